@@ -1,0 +1,5 @@
+import CLapack
+import Curvlinops
+import Foundation
+
+print(String(cString: openblas_get_config()))

@@ -1,0 +1,73 @@
+/// A multi-dimensional array of real numbers in row-major order, laid out as
+/// PyTorch lays out a contiguous tensor.
+///
+/// The last index varies fastest: element `[i0, i1, …, id]` of a tensor of
+/// shape `[n0, n1, …, nd]` is at flat index `((i0·n1 + i1)·n2 + …)·nd + id`.
+/// A parameter block of a ``LinearOperator`` is a `Tensor` of the parameter's
+/// shape; its flat form is ``elements``. A scalar has shape `[]` and one element.
+public struct Tensor<Scalar: LapackScalar>: Sendable, Equatable {
+    /// The size of each axis.
+    public let shape: [Int]
+
+    /// The entries in row-major order; `shape.reduce(1, *)` of them.
+    public internal(set) var elements: [Scalar]
+
+    /// Creates a tensor from its shape and row-major entries.
+    ///
+    /// - Parameters:
+    ///   - shape: The size of each axis; every size at least 0.
+    ///   - elements: The entries, last index fastest.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the count of
+    ///   entries does not match the shape or a size is negative.
+    public init(shape: [Int], elements: [Scalar]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw CurvlinopsError.shapeMismatch("Tensor: shape \(shape) has a negative size.")
+        }
+        let expected = shape.reduce(1, *)
+        guard elements.count == expected else {
+            throw CurvlinopsError.shapeMismatch(
+                "Tensor: got \(elements.count) entries for shape \(shape); expected \(expected).")
+        }
+        self.shape = shape
+        self.elements = elements
+    }
+
+    /// Creates a tensor of zeros.
+    public init(zeros shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative size")
+        self.shape = shape
+        self.elements = Array(repeating: 0, count: shape.reduce(1, *))
+    }
+
+    /// The number of entries.
+    public var count: Int { elements.count }
+
+    /// The number of axes.
+    public var rank: Int { shape.count }
+
+    /// The entry at a multi-index; an index out of range traps, as for `Array`.
+    public subscript(_ index: Int...) -> Scalar {
+        get { elements[flatIndex(index)] }
+        set { elements[flatIndex(index)] = newValue }
+    }
+
+    /// The same entries under another shape with the same number of entries.
+    ///
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the counts differ.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        try Tensor(shape: newShape, elements: elements)
+    }
+
+    /// Whether every entry is finite.
+    public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
+
+    func flatIndex(_ index: [Int]) -> Int {
+        precondition(index.count == shape.count, "Tensor index \(index) has \(index.count) axes; the tensor has \(shape.count)")
+        var flat = 0
+        for (axis, i) in index.enumerated() {
+            precondition(i >= 0 && i < shape[axis], "Tensor index \(index) out of range for shape \(shape)")
+            flat = flat * shape[axis] + i
+        }
+        return flat
+    }
+}

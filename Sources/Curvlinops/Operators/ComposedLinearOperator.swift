@@ -1,0 +1,53 @@
+/// The composition A₁·A₂·…·Aₘ of operators, applied right to left.
+///
+/// `A * B` builds this type; nested compositions are flattened.
+public struct ComposedLinearOperator<Scalar: LapackScalar>: LinearOperator {
+    /// The factors A₁, …, Aₘ, leftmost first; Aₘ is applied first.
+    public let factors: [any LinearOperator<Scalar>]
+
+    public var inputShapes: [[Int]] { factors[factors.count - 1].inputShapes }
+    public var outputShapes: [[Int]] { factors[0].outputShapes }
+
+    /// Creates A₁·A₂·…·Aₘ.
+    ///
+    /// - Parameter factors: At least one operator; the input shapes of each
+    ///   must equal the output shapes of the next.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for an empty list,
+    ///   ``CurvlinopsError/Kind/shapeMismatch`` when neighbouring shapes differ.
+    public init(_ factors: [any LinearOperator<Scalar>]) throws {
+        guard !factors.isEmpty else {
+            throw CurvlinopsError.invalidArgument("ComposedLinearOperator: got no factors; expected at least one.")
+        }
+        for index in 0..<(factors.count - 1) {
+            let left = factors[index]
+            let right = factors[index + 1]
+            guard left.inputShapes == right.outputShapes else {
+                throw CurvlinopsError.shapeMismatch(
+                    "ComposedLinearOperator: factor \(index) takes input shapes \(left.inputShapes), but factor \(index + 1) produces \(right.outputShapes); expected them to be equal.")
+            }
+        }
+        self.factors = factors.flatMap { factor -> [any LinearOperator<Scalar>] in
+            if let composed = factor as? ComposedLinearOperator<Scalar> {
+                return composed.factors
+            }
+            return [factor]
+        }
+    }
+
+    /// Computes A₁·(A₂·(…·(Aₘ·x))).
+    ///
+    /// - Complexity: One apply of each factor on all columns.
+    public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
+        try validateInput(x)
+        var result = x
+        for factor in factors.reversed() {
+            result = try factor.apply(result)
+        }
+        return result
+    }
+
+    /// Aₘᵀ·…·A₁ᵀ: the adjoints in reversed order.
+    public func adjoint() -> any LinearOperator<Scalar> {
+        try! ComposedLinearOperator(factors.reversed().map { $0.adjoint() })
+    }
+}

@@ -1,0 +1,59 @@
+/// A linear operator given by an explicit matrix.
+///
+/// Useful for small problems, tests, and as the reference against which
+/// matrix-free operators are checked. Its ``apply(_:)`` is one gemm.
+public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
+    /// The operator's matrix, ``outputSize`` × ``inputSize``.
+    public let matrix: Matrix<Scalar>
+
+    public let inputShapes: [[Int]]
+    public let outputShapes: [[Int]]
+
+    /// Wraps a matrix as an operator.
+    ///
+    /// - Parameters:
+    ///   - matrix: The matrix; its entries must be finite.
+    ///   - inputShapes: The input blocks. Default `nil`: one block `[columns]`.
+    ///   - outputShapes: The output blocks. Default `nil`: one block `[rows]`.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the block shapes
+    ///   do not add up to the matrix's dimensions,
+    ///   ``CurvlinopsError/Kind/nonFiniteValue`` when the matrix holds NaN or
+    ///   infinite entries.
+    public init(_ matrix: Matrix<Scalar>, inputShapes: [[Int]]? = nil, outputShapes: [[Int]]? = nil) throws {
+        let inputShapes = inputShapes ?? [[matrix.columns]]
+        let outputShapes = outputShapes ?? [[matrix.rows]]
+        try validateShapes(inputShapes, argument: "inputShapes", owner: "DenseLinearOperator")
+        try validateShapes(outputShapes, argument: "outputShapes", owner: "DenseLinearOperator")
+        guard flatSize(of: inputShapes) == matrix.columns else {
+            throw CurvlinopsError.shapeMismatch(
+                "DenseLinearOperator: inputShapes \(inputShapes) hold \(flatSize(of: inputShapes)) entries; expected \(matrix.columns), the matrix's column count.")
+        }
+        guard flatSize(of: outputShapes) == matrix.rows else {
+            throw CurvlinopsError.shapeMismatch(
+                "DenseLinearOperator: outputShapes \(outputShapes) hold \(flatSize(of: outputShapes)) entries; expected \(matrix.rows), the matrix's row count.")
+        }
+        guard matrix.isFinite else {
+            throw CurvlinopsError.nonFinite("DenseLinearOperator: the matrix contains NaN or infinite entries; expected finite values.")
+        }
+        self.matrix = matrix
+        self.inputShapes = inputShapes
+        self.outputShapes = outputShapes
+    }
+
+    /// Computes `matrix · x` by one gemm.
+    ///
+    /// - Complexity: 2 · outputSize · inputSize flops per column.
+    public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
+        try validateInput(x)
+        return try matrix * x
+    }
+
+    /// The operator of the transposed matrix, with input and output shapes swapped.
+    public func adjoint() -> any LinearOperator<Scalar> {
+        // The shapes were validated for the transpose already.
+        try! DenseLinearOperator(matrix.transposed, inputShapes: outputShapes, outputShapes: inputShapes)
+    }
+
+    /// Returns ``matrix`` without computing anything.
+    public func dense() throws -> Matrix<Scalar> { matrix }
+}

@@ -1,0 +1,32 @@
+/// The identity operator on a space of parameter-shaped blocks.
+///
+/// Typical use: damping, as in `ggn + damping * IdentityLinearOperator(shapes: ggn.inputShapes)`.
+public struct IdentityLinearOperator<Scalar: LapackScalar>: LinearOperator {
+    public let inputShapes: [[Int]]
+    public var outputShapes: [[Int]] { inputShapes }
+
+    /// The identity on the given blocks.
+    ///
+    /// - Parameter shapes: The block shapes of the space.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a size is negative.
+    public init(shapes: [[Int]]) throws {
+        try validateShapes(shapes, argument: "shapes", owner: "IdentityLinearOperator")
+        self.inputShapes = shapes
+    }
+
+    /// The identity on plain vectors of length `size`.
+    ///
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when `size` is negative.
+    public init(size: Int) throws {
+        try self.init(shapes: [[size]])
+    }
+
+    /// Returns a copy of `x` after validating it.
+    public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
+        try validateInput(x)
+        return x
+    }
+
+    /// The identity itself.
+    public func adjoint() -> any LinearOperator<Scalar> { self }
+}

@@ -1,0 +1,37 @@
+// Arithmetic on operators. The results apply their parts lazily; nothing is
+// densified. Shapes are checked when the expression is built.
+
+/// The sum A + B of two operators with equal shapes.
+///
+/// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes differ.
+public func + <Left: LinearOperator, Right: LinearOperator>(
+    lhs: Left, rhs: Right
+) throws -> SumLinearOperator<Left.Scalar> where Left.Scalar == Right.Scalar {
+    try SumLinearOperator([(1, lhs), (1, rhs)])
+}
+
+/// The difference A − B of two operators with equal shapes.
+///
+/// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes differ.
+public func - <Left: LinearOperator, Right: LinearOperator>(
+    lhs: Left, rhs: Right
+) throws -> SumLinearOperator<Left.Scalar> where Left.Scalar == Right.Scalar {
+    try SumLinearOperator([(1, lhs), (-1, rhs)])
+}
+
+/// The scalar multiple c·A.
+///
+/// - Throws: ``CurvlinopsError/Kind/nonFiniteValue`` when c is NaN or infinite.
+public func * <Operand: LinearOperator>(lhs: Operand.Scalar, rhs: Operand) throws -> ScaledLinearOperator<Operand.Scalar> {
+    try ScaledLinearOperator(scale: lhs, base: rhs)
+}
+
+/// The composition A·B (B applied first).
+///
+/// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when A's input shapes
+///   differ from B's output shapes.
+public func * <Left: LinearOperator, Right: LinearOperator>(
+    lhs: Left, rhs: Right
+) throws -> ComposedLinearOperator<Left.Scalar> where Left.Scalar == Right.Scalar {
+    try ComposedLinearOperator([lhs, rhs])
+}

@@ -1,0 +1,137 @@
+/// A linear map between spaces of parameter-shaped blocks, applied without
+/// forming its matrix.
+///
+/// An operator maps a list of tensors of shapes ``inputShapes`` to a list of
+/// tensors of shapes ``outputShapes``, as curvature matrices act on lists of
+/// parameter tensors. Its *flat form* concatenates the blocks, each flattened
+/// row-major, into one vector of length ``inputSize``; k vectors form the k
+/// columns of a column-major ``Matrix``.
+///
+/// Conforming types implement ``apply(_:)-(Matrix<Scalar>)`` on the flat form,
+/// ``adjoint()`` and, where a cheaper way exists, ``dense()``. The protocol
+/// extension supplies the vector and block forms, the sizes and the input
+/// checks. Conformers are `Sendable`: `apply` may be called from several threads
+/// at once, and must not change any state a caller can observe, except a
+/// solver's report of its last apply.
+public protocol LinearOperator<Scalar>: Sendable {
+    /// The scalar type, `Float` or `Double`.
+    associatedtype Scalar: LapackScalar
+
+    /// The shapes of the input blocks, in order; `[[n]]` for a plain vector space.
+    var inputShapes: [[Int]] { get }
+
+    /// The shapes of the output blocks, in order.
+    var outputShapes: [[Int]] { get }
+
+    /// Applies the operator to the columns of `x`.
+    ///
+    /// - Parameter x: An ``inputSize`` × k matrix whose columns are flat input vectors.
+    /// - Returns: The ``outputSize`` × k matrix of the images of the columns.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when `x` has the wrong
+    ///   number of rows, ``CurvlinopsError/Kind/nonFiniteValue`` when it holds
+    ///   NaN or infinite entries, and whatever the operator's own work throws.
+    func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar>
+
+    /// The adjoint (transpose) operator, which maps output blocks to input blocks.
+    func adjoint() -> any LinearOperator<Scalar>
+
+    /// The operator's matrix, ``outputSize`` × ``inputSize``.
+    ///
+    /// The default applies the operator to the identity matrix in one batch.
+    ///
+    /// - Complexity: One apply on ``inputSize`` columns, and
+    ///   ``outputSize`` × ``inputSize`` memory.
+    func dense() throws -> Matrix<Scalar>
+}
+
+extension LinearOperator {
+    /// The length of a flat input vector: the sum of the sizes of ``inputShapes``.
+    public var inputSize: Int { inputShapes.reduce(0) { $0 + $1.reduce(1, *) } }
+
+    /// The length of a flat output vector: the sum of the sizes of ``outputShapes``.
+    public var outputSize: Int { outputShapes.reduce(0) { $0 + $1.reduce(1, *) } }
+
+    /// Whether the input and output spaces have the same size.
+    public var isSquare: Bool { inputSize == outputSize }
+
+    public func dense() throws -> Matrix<Scalar> {
+        try apply(Matrix.identity(inputSize))
+    }
+
+    /// Applies the operator to one flat vector.
+    ///
+    /// - Parameter x: A vector of ``inputSize`` entries.
+    /// - Returns: The image, ``outputSize`` entries.
+    /// - Throws: As ``apply(_:)-(Matrix<Scalar>)``.
+    public func apply(_ x: [Scalar]) throws -> [Scalar] {
+        let column = try Matrix(rows: x.count, columns: 1, columnMajor: x)
+        return try apply(column).elements
+    }
+
+    /// Applies the operator to one vector given as parameter-shaped blocks.
+    ///
+    /// - Parameter blocks: One tensor per entry of ``inputShapes``, with that shape.
+    /// - Returns: One tensor per entry of ``outputShapes``.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the number of
+    ///   blocks or a block's shape differs from ``inputShapes``; otherwise as
+    ///   ``apply(_:)-(Matrix<Scalar>)``.
+    public func apply(blocks: [Tensor<Scalar>]) throws -> [Tensor<Scalar>] {
+        guard blocks.count == inputShapes.count else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(operatorName).apply(blocks:): got \(blocks.count) blocks; expected \(inputShapes.count) with shapes \(inputShapes).")
+        }
+        for (index, (block, shape)) in zip(blocks, inputShapes).enumerated() where block.shape != shape {
+            throw CurvlinopsError.shapeMismatch(
+                "\(operatorName).apply(blocks:): block \(index) has shape \(block.shape); expected \(shape).")
+        }
+        var flat: [Scalar] = []
+        flat.reserveCapacity(inputSize)
+        for block in blocks {
+            flat.append(contentsOf: block.elements)
+        }
+        let image = try apply(flat)
+        var result: [Tensor<Scalar>] = []
+        var offset = 0
+        for shape in outputShapes {
+            let size = shape.reduce(1, *)
+            result.append(try Tensor(shape: shape, elements: Array(image[offset..<(offset + size)])))
+            offset += size
+        }
+        return result
+    }
+
+    /// A short name for messages: the type name without generic arguments.
+    var operatorName: String {
+        let full = String(describing: Self.self)
+        return full.split(separator: "<").first.map(String.init) ?? full
+    }
+
+    /// Checks that `x` is a valid flat input: ``inputSize`` rows and finite entries.
+    ///
+    /// Conformers call this first in ``apply(_:)-(Matrix<Scalar>)``.
+    ///
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` or ``CurvlinopsError/Kind/nonFiniteValue``.
+    public func validateInput(_ x: Matrix<Scalar>) throws {
+        guard x.rows == inputSize else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(operatorName).apply: X has \(x.rows) rows; expected inputSize = \(inputSize) (input shapes \(inputShapes)).")
+        }
+        guard x.isFinite else {
+            let column = (0..<x.columns).first { j in x.column(j).contains { !$0.isFinite } } ?? 0
+            throw CurvlinopsError.nonFinite(
+                "\(operatorName).apply: column \(column) of X contains NaN or infinite entries; expected finite values.")
+        }
+    }
+}
+
+/// The number of entries of a list of block shapes.
+func flatSize(of shapes: [[Int]]) -> Int {
+    shapes.reduce(0) { $0 + $1.reduce(1, *) }
+}
+
+/// Checks a list of block shapes supplied by a caller.
+func validateShapes(_ shapes: [[Int]], argument: String, owner: String) throws {
+    for (index, shape) in shapes.enumerated() where shape.contains(where: { $0 < 0 }) {
+        throw CurvlinopsError.invalidArgument("\(owner): \(argument)[\(index)] = \(shape) has a negative size; expected sizes ≥ 0.")
+    }
+}
