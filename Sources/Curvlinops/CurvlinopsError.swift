@@ -38,11 +38,16 @@ public struct CurvlinopsError: Error, Sendable, Equatable, CustomStringConvertib
     public let message: String
 
     /// Creates an error of the given kind with a message for a person.
+    ///
+    /// - Parameters:
+    ///   - kind: The class of the failure.
+    ///   - message: What failed, on which value, and what to do.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// The ``message``.
     public var description: String { message }
 }
 

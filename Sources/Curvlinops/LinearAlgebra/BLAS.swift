@@ -4,6 +4,12 @@
 /// OpenBLAS through ``LapackScalar``. Shapes that do not fit throw a
 /// ``CurvlinopsError`` of kind ``CurvlinopsError/Kind/shapeMismatch`` naming the
 /// routine and both shapes.
+///
+/// The wrappers do not scan their operands for NaN or infinite entries: such
+/// entries propagate by IEEE arithmetic, as in BLAS itself. Callers on hot
+/// paths validate their input once (``LinearOperator/validateInput(_:)``)
+/// instead of paying for a scan in every product. The ``LAPACK`` wrappers do
+/// reject non-finite input, because LAPACK gives no defined result for it.
 public enum BLAS {
     /// Computes C ← α·op(A)·op(B) + β·C.
     ///
@@ -154,7 +160,8 @@ public enum BLAS {
     ///   - alpha: The factor α. Default 1.
     ///   - b: The right-hand sides, overwritten with the solution.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when T is not square or
-    ///   does not fit B.
+    ///   does not fit B, ``CurvlinopsError/Kind/invalidArgument`` when T has a
+    ///   zero on its diagonal (T is singular) and `unitDiagonal` is false.
     /// - Complexity: m²·n flops for a left solve with B of size m × n.
     public static func trsm<Scalar: LapackScalar>(
         _ t: Matrix<Scalar>, lower: Bool = true, transpose: Bool = false,
@@ -168,6 +175,10 @@ public enum BLAS {
         guard t.rows == needed else {
             throw CurvlinopsError.shapeMismatch(
                 "trsm: T is \(t.rows) × \(t.columns) but B is \(b.rows) × \(b.columns); expected T of order \(needed) for a \(leftSide ? "left" : "right")-side solve.")
+        }
+        if !unitDiagonal, let i = (0..<t.rows).first(where: { t[$0, $0] == 0 }) {
+            throw CurvlinopsError.invalidArgument(
+                "trsm: T[\(i), \(i)] = 0, so the triangular matrix T is singular; expected a non-zero diagonal.")
         }
         guard b.rows > 0, b.columns > 0 else { return }
         let m32 = try lapackInteger(b.rows, "m", routine: "trsm")

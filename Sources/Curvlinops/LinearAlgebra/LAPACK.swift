@@ -13,7 +13,9 @@ public enum LAPACK {
     /// (`lower`) or A = Uᵀ·U.
     ///
     /// Only the chosen triangle of A is read and overwritten with the factor;
-    /// the other triangle keeps its old entries.
+    /// the other triangle keeps its old entries (call
+    /// ``Matrix/zeroOppositeTriangle(keepLower:)`` for a triangular matrix).
+    /// Every entry must be finite, in both triangles.
     ///
     /// - Parameters:
     ///   - a: The n × n matrix A, overwritten with its Cholesky factor.
@@ -45,7 +47,11 @@ public enum LAPACK {
     ///   - factor: The n × n Cholesky factor; only the `lower` (or upper) triangle is read.
     ///   - lower: Whether the factor is lower triangular. Default true.
     ///   - b: The n × k right-hand sides, overwritten with the solution.
-    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not fit.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not fit,
+    ///   ``CurvlinopsError/Kind/nonFiniteValue`` when the factor or B holds NaN
+    ///   or infinite entries, ``CurvlinopsError/Kind/invalidArgument`` when the
+    ///   factor has a zero on its diagonal (it is singular, so it cannot come
+    ///   from a successful ``potrf(_:lower:)``).
     /// - Complexity: 2·n²·k flops.
     public static func potrs<Scalar: LapackScalar>(
         factor: Matrix<Scalar>, lower: Bool = true, solving b: inout Matrix<Scalar>
@@ -56,6 +62,16 @@ public enum LAPACK {
         guard b.rows == factor.rows else {
             throw CurvlinopsError.shapeMismatch(
                 "potrs: B has \(b.rows) rows; expected \(factor.rows) to match the \(factor.rows) × \(factor.rows) factor.")
+        }
+        guard factor.isFinite else {
+            throw CurvlinopsError.nonFinite("potrs: the factor contains NaN or infinite entries; expected finite values.")
+        }
+        guard b.isFinite else {
+            throw CurvlinopsError.nonFinite("potrs: B contains NaN or infinite entries; expected finite values.")
+        }
+        if let i = (0..<factor.rows).first(where: { factor[$0, $0] == 0 }) {
+            throw CurvlinopsError.invalidArgument(
+                "potrs: factor[\(i), \(i)] = 0, so the factor is singular; expected the Cholesky factor of a positive-definite matrix from potrf.")
         }
         guard factor.rows > 0, b.columns > 0 else { return }
         let n32 = try lapackInteger(factor.rows, "n", routine: "potrs")
@@ -80,10 +96,11 @@ public enum LAPACK {
     ///   - lower: Whether the factor is lower triangular. Default true.
     /// - Throws: ``CurvlinopsError/Kind/lapackFailure(routine:info:)`` when a
     ///   diagonal entry of the factor is zero (A is singular),
-    ///   ``CurvlinopsError/Kind/shapeMismatch`` for a non-square factor.
+    ///   ``CurvlinopsError/Kind/shapeMismatch`` for a non-square factor,
+    ///   ``CurvlinopsError/Kind/nonFiniteValue`` when it holds NaN or infinite entries.
     /// - Complexity: 2·n³/3 flops.
     public static func potri<Scalar: LapackScalar>(_ factor: inout Matrix<Scalar>, lower: Bool = true) throws {
-        try checkSquareAndFinite(factor, routine: "potri")
+        try checkSquareAndFinite(factor, argument: "the factor", routine: "potri")
         let n = factor.rows
         guard n > 0 else { return }
         let n32 = try lapackInteger(n, "n", routine: "potri")
@@ -102,7 +119,8 @@ public enum LAPACK {
     /// Computes the eigenvalues and eigenvectors of a symmetric matrix by the
     /// divide-and-conquer driver `syevd`.
     ///
-    /// Only the `lower` (or upper) triangle of A is read. The eigenvalues come in
+    /// Only the `lower` (or upper) triangle of A is read, but every entry must
+    /// be finite. The eigenvalues come in
     /// ascending order, eigenvector j in column j, so A = Q·diag(λ)·Qᵀ. The sign
     /// of each eigenvector, and the basis inside a repeated eigenvalue, are
     /// whatever LAPACK returns.
@@ -215,12 +233,15 @@ public enum LAPACK {
         return q
     }
 
-    static func checkSquareAndFinite<Scalar>(_ a: Matrix<Scalar>, routine: String) throws {
+    /// Checks that the matrix passed as `argument` is square and has finite
+    /// entries (in both triangles, though a routine may read only one).
+    static func checkSquareAndFinite<Scalar>(_ a: Matrix<Scalar>, argument: String = "A", routine: String) throws {
         guard a.isSquare else {
-            throw CurvlinopsError.shapeMismatch("\(routine): A is \(a.rows) × \(a.columns); expected a square matrix.")
+            throw CurvlinopsError.shapeMismatch(
+                "\(routine): \(argument) is \(a.rows) × \(a.columns); expected a square matrix.")
         }
         guard a.isFinite else {
-            throw CurvlinopsError.nonFinite("\(routine): A contains NaN or infinite entries; expected finite values.")
+            throw CurvlinopsError.nonFinite("\(routine): \(argument) contains NaN or infinite entries; expected finite values.")
         }
     }
 

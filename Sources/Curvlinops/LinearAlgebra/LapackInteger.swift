@@ -15,3 +15,19 @@ func lapackInteger(_ value: Int, _ name: String, routine: String) throws -> Int3
 func leadingDimension(_ rows: Int) -> Int32 {
     Int32(truncatingIfNeeded: max(1, rows))
 }
+
+/// Calls `body` with consecutive (offset, length) pieces that cover `0..<count`,
+/// each short enough for a 32-bit BLAS length.
+///
+/// Level-1 BLAS routines take their length as a 32-bit integer, so an array of
+/// more than `Int32.max` entries is processed in pieces instead of having its
+/// length truncated.
+@inline(__always)
+func forEachBLASChunk(count: Int, _ body: (_ offset: Int, _ length: Int32) -> Void) {
+    var offset = 0
+    while offset < count {
+        let length = min(count - offset, Int(Int32.max))
+        body(offset, Int32(length))
+        offset += length
+    }
+}

@@ -12,16 +12,31 @@ extension Matrix {
     }
 
     /// The Frobenius norm √(Σ aᵢⱼ²), computed by BLAS `nrm2` without undue overflow.
+    ///
+    /// - Complexity: O(rows × columns).
     public var frobeniusNorm: Scalar {
-        guard !elements.isEmpty else { return 0 }
-        return elements.withUnsafeBufferPointer { buffer in
-            Scalar.nrm2(n: Int32(truncatingIfNeeded: buffer.count), x: buffer.baseAddress!, incx: 1)
+        elements.withUnsafeBufferPointer { buffer in
+            var norm: Scalar = 0
+            forEachBLASChunk(count: buffer.count) { offset, length in
+                let piece = Scalar.nrm2(n: length, x: buffer.baseAddress! + offset, incx: 1)
+                norm = combinedNorm(norm, piece)
+            }
+            return norm
         }
     }
 
-    /// The largest absolute entry, or 0 for an empty matrix.
+    /// The largest absolute entry, 0 for an empty matrix, or NaN when an entry is NaN.
+    ///
+    /// - Complexity: O(rows × columns).
     public var maxAbsoluteValue: Scalar {
-        elements.reduce(0) { Swift.max($0, abs($1)) }
+        elements.withUnsafeBufferPointer { buffer in
+            var result: Scalar = 0
+            for value in buffer {
+                if value.isNaN { return value }
+                result = Swift.max(result, abs(value))
+            }
+            return result
+        }
     }
 
     /// The Euclidean norm of each column.
@@ -32,7 +47,12 @@ extension Matrix {
         guard m > 0 else { return Array(repeating: 0, count: columns) }
         return elements.withUnsafeBufferPointer { buffer in
             (0..<columns).map { j in
-                Scalar.nrm2(n: Int32(truncatingIfNeeded: m), x: buffer.baseAddress! + j * m, incx: 1)
+                var norm: Scalar = 0
+                forEachBLASChunk(count: m) { offset, length in
+                    let piece = Scalar.nrm2(n: length, x: buffer.baseAddress! + j * m + offset, incx: 1)
+                    norm = combinedNorm(norm, piece)
+                }
+                return norm
             }
         }
     }
@@ -80,25 +100,32 @@ extension Matrix {
     public mutating func add(_ other: Matrix, scaledBy scale: Scalar) {
         precondition(rows == other.rows && columns == other.columns,
                      "Matrix.add: \(rows) × \(columns) and \(other.rows) × \(other.columns) differ")
-        guard !elements.isEmpty else { return }
         elements.withUnsafeMutableBufferPointer { y in
             other.elements.withUnsafeBufferPointer { x in
-                Scalar.axpy(n: Int32(truncatingIfNeeded: x.count), alpha: scale, x: x.baseAddress!, incx: 1,
-                            y: y.baseAddress!, incy: 1)
+                forEachBLASChunk(count: x.count) { offset, length in
+                    Scalar.axpy(n: length, alpha: scale, x: x.baseAddress! + offset, incx: 1,
+                                y: y.baseAddress! + offset, incy: 1)
+                }
             }
         }
     }
 
     /// Multiplies every entry by `scale` in place (BLAS `scal`).
     public mutating func scale(by scale: Scalar) {
-        guard !elements.isEmpty else { return }
         elements.withUnsafeMutableBufferPointer { x in
-            Scalar.scal(n: Int32(truncatingIfNeeded: x.count), alpha: scale, x: x.baseAddress!, incx: 1)
+            forEachBLASChunk(count: x.count) { offset, length in
+                Scalar.scal(n: length, alpha: scale, x: x.baseAddress! + offset, incx: 1)
+            }
         }
     }
 
     /// Copies the lower triangle onto the upper one (or the reverse), making
     /// the matrix symmetric after a routine that wrote one triangle only.
+    ///
+    /// The matrix must be square; calling this on another shape traps.
+    ///
+    /// - Parameter lower: Whether the lower triangle is the source. Default true.
+    /// - Complexity: O(rows²).
     public mutating func symmetrize(fromLower lower: Bool = true) {
         precondition(isSquare, "Matrix.symmetrize needs a square matrix, got \(rows) × \(columns)")
         let n = rows
@@ -117,6 +144,11 @@ extension Matrix {
 
     /// Sets the strict upper triangle (`lower` true) or the strict lower
     /// triangle to zero, leaving a triangular factor.
+    ///
+    /// The matrix must be square; calling this on another shape traps.
+    ///
+    /// - Parameter lower: Whether to keep the lower triangle. Default true.
+    /// - Complexity: O(rows²).
     public mutating func zeroOppositeTriangle(keepLower lower: Bool = true) {
         precondition(isSquare, "Matrix.zeroOppositeTriangle needs a square matrix, got \(rows) × \(columns)")
         let n = rows
@@ -139,4 +171,12 @@ extension Matrix {
                 "Matrix \(operation): left operand is \(rows) × \(columns), right operand is \(other.rows) × \(other.columns); expected equal shapes.")
         }
     }
+}
+
+/// Returns √(a² + b²) for two non-negative norms without squaring large values.
+private func combinedNorm<Scalar: LapackScalar>(_ a: Scalar, _ b: Scalar) -> Scalar {
+    let larger = Swift.max(a, b)
+    guard larger > 0, larger.isFinite else { return a + b }
+    let (x, y) = (a / larger, b / larger)
+    return larger * (x * x + y * y).squareRoot()
 }

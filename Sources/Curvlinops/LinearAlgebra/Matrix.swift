@@ -19,6 +19,9 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
 
     /// Creates a matrix of zeros.
     ///
+    /// A negative dimension is a programming error and traps, as for
+    /// `Array(repeating:count:)`; the throwing initialisers check theirs.
+    ///
     /// - Parameters:
     ///   - rows: The number of rows, at least 0.
     ///   - columns: The number of columns, at least 0.
@@ -39,7 +42,7 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the count of
     ///   entries is not `rows * columns`, or a dimension is negative.
     public init(rows: Int, columns: Int, columnMajor: [Scalar]) throws {
-        try Self.checkDimensions(rows: rows, columns: columns, count: columnMajor.count)
+        try Self.checkDimensions(rows: rows, columns: columns, count: columnMajor.count, argument: "columnMajor")
         self.rows = rows
         self.columns = columns
         self.elements = columnMajor
@@ -56,7 +59,7 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
     ///   entries is not `rows * columns`, or a dimension is negative.
     /// - Complexity: O(rows × columns).
     public init(rows: Int, columns: Int, rowMajor: [Scalar]) throws {
-        try Self.checkDimensions(rows: rows, columns: columns, count: rowMajor.count)
+        try Self.checkDimensions(rows: rows, columns: columns, count: rowMajor.count, argument: "rowMajor")
         self.init(zeros: rows, columns)
         elements.withUnsafeMutableBufferPointer { destination in
             rowMajor.withUnsafeBufferPointer { source in
@@ -99,6 +102,8 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
     }
 
     /// A square matrix with the given diagonal and zeros elsewhere.
+    ///
+    /// - Parameter diagonal: The diagonal entries, top left first.
     public static func diagonal(_ diagonal: [Scalar]) -> Matrix {
         let n = diagonal.count
         var result = Matrix(zeros: n, n)
@@ -213,18 +218,27 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
         try elements.withUnsafeMutableBufferPointer(body)
     }
 
-    static func checkDimensions(rows: Int, columns: Int, count: Int) throws {
+    /// Checks the dimensions and entry count a caller passed to an initialiser.
+    static func checkDimensions(rows: Int, columns: Int, count: Int, argument: String) throws {
+        let initializer = "Matrix(rows:columns:\(argument):)"
         guard rows >= 0, columns >= 0 else {
-            throw CurvlinopsError.shapeMismatch("Matrix: dimensions \(rows) × \(columns) must be non-negative.")
-        }
-        guard count == rows * columns else {
             throw CurvlinopsError.shapeMismatch(
-                "Matrix: got \(count) entries for a \(rows) × \(columns) matrix; expected \(rows * columns).")
+                "\(initializer): rows = \(rows), columns = \(columns); expected non-negative dimensions.")
+        }
+        let (expected, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(initializer): a \(rows) × \(columns) matrix has more entries than Int can count.")
+        }
+        guard count == expected else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(initializer): \(argument) has \(count) entries; expected rows × columns = \(rows) × \(columns) = \(expected).")
         }
     }
 }
 
 extension Matrix: CustomStringConvertible {
+    /// The shape, then one bracketed line per row.
     public var description: String {
         var lines: [String] = []
         for i in 0..<rows {

@@ -20,19 +20,16 @@ public struct Tensor<Scalar: LapackScalar>: Sendable, Equatable {
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the count of
     ///   entries does not match the shape or a size is negative.
     public init(shape: [Int], elements: [Scalar]) throws {
-        guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw CurvlinopsError.shapeMismatch("Tensor: shape \(shape) has a negative size.")
-        }
-        let expected = shape.reduce(1, *)
-        guard elements.count == expected else {
-            throw CurvlinopsError.shapeMismatch(
-                "Tensor: got \(elements.count) entries for shape \(shape); expected \(expected).")
-        }
+        try Self.checkShape(shape, count: elements.count, context: "Tensor(shape:elements:)", argument: "elements")
         self.shape = shape
         self.elements = elements
     }
 
     /// Creates a tensor of zeros.
+    ///
+    /// A negative size is a programming error and traps, as for `Array(repeating:count:)`.
+    ///
+    /// - Parameter shape: The size of each axis.
     public init(zeros shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative size")
         self.shape = shape
@@ -55,11 +52,32 @@ public struct Tensor<Scalar: LapackScalar>: Sendable, Equatable {
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the counts differ.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
-        try Tensor(shape: newShape, elements: elements)
+        try Self.checkShape(newShape, count: count, context: "Tensor.reshaped(_:)", argument: "the tensor")
+        return try Tensor(shape: newShape, elements: elements)
     }
 
     /// Whether every entry is finite.
     public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
+
+    /// Checks that `shape` has non-negative sizes whose product is `count`.
+    static func checkShape(_ shape: [Int], count: Int, context: String, argument: String) throws {
+        if let axis = shape.firstIndex(where: { $0 < 0 }) {
+            throw CurvlinopsError.shapeMismatch(
+                "\(context): shape \(shape) has size \(shape[axis]) on axis \(axis); expected sizes ≥ 0.")
+        }
+        var expected = 1
+        for size in shape {
+            let (product, overflow) = expected.multipliedReportingOverflow(by: size)
+            guard !overflow else {
+                throw CurvlinopsError.shapeMismatch("\(context): shape \(shape) has more entries than Int can count.")
+            }
+            expected = product
+        }
+        guard count == expected else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(context): \(argument) has \(count) entries; expected \(expected) for shape \(shape).")
+        }
+    }
 
     func flatIndex(_ index: [Int]) -> Int {
         precondition(index.count == shape.count, "Tensor index \(index) has \(index.count) axes; the tensor has \(shape.count)")

@@ -5,7 +5,10 @@ public struct ComposedLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The factors A₁, …, Aₘ, leftmost first; Aₘ is applied first.
     public let factors: [any LinearOperator<Scalar>]
 
+    /// The input blocks of Aₘ, the factor applied first.
     public var inputShapes: [[Int]] { factors[factors.count - 1].inputShapes }
+
+    /// The output blocks of A₁, the factor applied last.
     public var outputShapes: [[Int]] { factors[0].outputShapes }
 
     /// Creates A₁·A₂·…·Aₘ.
@@ -36,6 +39,7 @@ public struct ComposedLinearOperator<Scalar: LapackScalar>: LinearOperator {
 
     /// Computes A₁·(A₂·(…·(Aₘ·x))).
     ///
+    /// - Throws: As ``LinearOperator/validateInput(_:)``, and whatever a factor's apply throws.
     /// - Complexity: One apply of each factor on all columns.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)

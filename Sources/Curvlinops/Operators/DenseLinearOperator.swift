@@ -6,7 +6,10 @@ public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The operator's matrix, ``outputSize`` × ``inputSize``.
     public let matrix: Matrix<Scalar>
 
+    /// The input blocks; their sizes add up to the matrix's column count.
     public let inputShapes: [[Int]]
+
+    /// The output blocks; their sizes add up to the matrix's row count.
     public let outputShapes: [[Int]]
 
     /// Wraps a matrix as an operator.
@@ -15,8 +18,9 @@ public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   - matrix: The matrix; its entries must be finite.
     ///   - inputShapes: The input blocks. Default `nil`: one block `[columns]`.
     ///   - outputShapes: The output blocks. Default `nil`: one block `[rows]`.
-    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the block shapes
-    ///   do not add up to the matrix's dimensions,
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a shape has a
+    ///   negative size, ``CurvlinopsError/Kind/shapeMismatch`` when the block
+    ///   shapes do not add up to the matrix's dimensions,
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` when the matrix holds NaN or
     ///   infinite entries.
     public init(_ matrix: Matrix<Scalar>, inputShapes: [[Int]]? = nil, outputShapes: [[Int]]? = nil) throws {
@@ -42,6 +46,9 @@ public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
 
     /// Computes `matrix · x` by one gemm.
     ///
+    /// - Parameter x: An ``inputSize`` × k matrix of flat input vectors.
+    /// - Returns: The ``outputSize`` × k product.
+    /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: 2 · outputSize · inputSize flops per column.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
@@ -55,5 +62,7 @@ public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     }
 
     /// Returns ``matrix`` without computing anything.
+    ///
+    /// - Complexity: O(1); the storage is shared until either copy is written.
     public func dense() throws -> Matrix<Scalar> { matrix }
 }

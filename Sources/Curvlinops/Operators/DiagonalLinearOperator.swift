@@ -6,7 +6,10 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The diagonal entries d, in flat order.
     public let diagonal: [Scalar]
 
+    /// The block shapes of the space; their sizes add up to `diagonal.count`.
     public let inputShapes: [[Int]]
+
+    /// The same shapes as ``inputShapes``: the operator is square.
     public var outputShapes: [[Int]] { inputShapes }
 
     /// Creates the operator diag(d).
@@ -14,7 +17,8 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Parameters:
     ///   - diagonal: The diagonal entries, finite.
     ///   - shapes: The block shapes. Default `nil`: one block `[diagonal.count]`.
-    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a shape has a
+    ///   negative size, ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not
     ///   hold `diagonal.count` entries, ``CurvlinopsError/Kind/nonFiniteValue``
     ///   for a NaN or infinite entry.
     public init(_ diagonal: [Scalar], shapes: [[Int]]? = nil) throws {
@@ -34,6 +38,9 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
 
     /// Scales row i of `x` by dᵢ.
     ///
+    /// - Parameter x: An ``inputSize`` × k matrix of flat input vectors.
+    /// - Returns: diag(d)·x.
+    /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: One multiplication per entry of `x`.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
@@ -54,5 +61,6 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The operator itself: a diagonal matrix is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
+    /// Returns the diagonal matrix diag(d), built without an apply.
     public func dense() throws -> Matrix<Scalar> { Matrix.diagonal(diagonal) }
 }

@@ -2,7 +2,10 @@
 ///
 /// Typical use: damping, as in `ggn + damping * IdentityLinearOperator(shapes: ggn.inputShapes)`.
 public struct IdentityLinearOperator<Scalar: LapackScalar>: LinearOperator {
+    /// The block shapes of the space.
     public let inputShapes: [[Int]]
+
+    /// The same shapes as ``inputShapes``.
     public var outputShapes: [[Int]] { inputShapes }
 
     /// The identity on the given blocks.
@@ -22,6 +25,8 @@ public struct IdentityLinearOperator<Scalar: LapackScalar>: LinearOperator {
     }
 
     /// Returns a copy of `x` after validating it.
+    ///
+    /// - Throws: As ``LinearOperator/validateInput(_:)``.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         return x

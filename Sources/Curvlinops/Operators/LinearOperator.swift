@@ -54,6 +54,11 @@ extension LinearOperator {
     /// Whether the input and output spaces have the same size.
     public var isSquare: Bool { inputSize == outputSize }
 
+    /// Materialises the operator by applying it to the identity matrix in one batch.
+    ///
+    /// - Throws: Whatever ``apply(_:)-(Matrix<Scalar>)`` throws.
+    /// - Complexity: One apply on ``inputSize`` columns, and
+    ///   ``outputSize`` × ``inputSize`` memory.
     public func dense() throws -> Matrix<Scalar> {
         try apply(Matrix.identity(inputSize))
     }
@@ -62,8 +67,13 @@ extension LinearOperator {
     ///
     /// - Parameter x: A vector of ``inputSize`` entries.
     /// - Returns: The image, ``outputSize`` entries.
-    /// - Throws: As ``apply(_:)-(Matrix<Scalar>)``.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when `x` does not have
+    ///   ``inputSize`` entries; otherwise as ``apply(_:)-(Matrix<Scalar>)``.
     public func apply(_ x: [Scalar]) throws -> [Scalar] {
+        guard x.count == inputSize else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(operatorName).apply: x has \(x.count) entries; expected inputSize = \(inputSize) (input shapes \(inputShapes)).")
+        }
         let column = try Matrix(rows: x.count, columns: 1, columnMajor: x)
         return try apply(column).elements
     }
@@ -73,16 +83,24 @@ extension LinearOperator {
     /// - Parameter blocks: One tensor per entry of ``inputShapes``, with that shape.
     /// - Returns: One tensor per entry of ``outputShapes``.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the number of
-    ///   blocks or a block's shape differs from ``inputShapes``; otherwise as
-    ///   ``apply(_:)-(Matrix<Scalar>)``.
+    ///   blocks or a block's shape differs from ``inputShapes``,
+    ///   ``CurvlinopsError/Kind/nonFiniteValue`` naming the block that holds a
+    ///   NaN or infinite entry; otherwise as ``apply(_:)-(Matrix<Scalar>)``.
+    /// - Complexity: One apply on a single column, plus copies of the blocks.
     public func apply(blocks: [Tensor<Scalar>]) throws -> [Tensor<Scalar>] {
         guard blocks.count == inputShapes.count else {
             throw CurvlinopsError.shapeMismatch(
                 "\(operatorName).apply(blocks:): got \(blocks.count) blocks; expected \(inputShapes.count) with shapes \(inputShapes).")
         }
-        for (index, (block, shape)) in zip(blocks, inputShapes).enumerated() where block.shape != shape {
-            throw CurvlinopsError.shapeMismatch(
-                "\(operatorName).apply(blocks:): block \(index) has shape \(block.shape); expected \(shape).")
+        for (index, (block, shape)) in zip(blocks, inputShapes).enumerated() {
+            guard block.shape == shape else {
+                throw CurvlinopsError.shapeMismatch(
+                    "\(operatorName).apply(blocks:): block \(index) has shape \(block.shape); expected \(shape).")
+            }
+            if let position = block.elements.firstIndex(where: { !$0.isFinite }) {
+                throw CurvlinopsError.nonFinite(
+                    "\(operatorName).apply(blocks:): block \(index) has \(block.elements[position]) at flat index \(position); expected finite values.")
+            }
         }
         var flat: [Scalar] = []
         flat.reserveCapacity(inputSize)
@@ -110,7 +128,11 @@ extension LinearOperator {
     ///
     /// Conformers call this first in ``apply(_:)-(Matrix<Scalar>)``.
     ///
-    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` or ``CurvlinopsError/Kind/nonFiniteValue``.
+    /// - Parameter x: The flat input passed to `apply`.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when `x` does not have
+    ///   ``inputSize`` rows, ``CurvlinopsError/Kind/nonFiniteValue`` naming the
+    ///   first column that holds a NaN or infinite entry.
+    /// - Complexity: O(rows × columns) for the finiteness scan.
     public func validateInput(_ x: Matrix<Scalar>) throws {
         guard x.rows == inputSize else {
             throw CurvlinopsError.shapeMismatch(

@@ -8,7 +8,10 @@ public struct ScaledLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The operator A.
     public let base: any LinearOperator<Scalar>
 
+    /// The input blocks of A.
     public var inputShapes: [[Int]] { base.inputShapes }
+
+    /// The output blocks of A.
     public var outputShapes: [[Int]] { base.outputShapes }
 
     /// Creates c·A.
@@ -26,6 +29,9 @@ public struct ScaledLinearOperator<Scalar: LapackScalar>: LinearOperator {
     }
 
     /// Computes c·A·x.
+    ///
+    /// - Throws: As ``LinearOperator/validateInput(_:)``, and whatever A's apply throws.
+    /// - Complexity: One apply of A, plus one scal.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         var result = try base.apply(x)

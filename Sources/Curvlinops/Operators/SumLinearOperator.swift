@@ -14,7 +14,10 @@ public struct SumLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The terms, in the order they were added.
     public let terms: [Term]
 
+    /// The input blocks, shared by every term.
     public var inputShapes: [[Int]] { terms[0].linearOperator.inputShapes }
+
+    /// The output blocks, shared by every term.
     public var outputShapes: [[Int]] { terms[0].linearOperator.outputShapes }
 
     /// Creates Σᵢ wᵢ·Aᵢ.
@@ -47,6 +50,7 @@ public struct SumLinearOperator<Scalar: LapackScalar>: LinearOperator {
 
     /// Computes Σᵢ wᵢ·Aᵢ·x.
     ///
+    /// - Throws: As ``LinearOperator/validateInput(_:)``, and whatever a term's apply throws.
     /// - Complexity: One apply of each term on all columns, plus one axpy per term.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
