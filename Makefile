@@ -15,7 +15,8 @@ build: dependencies
 	swift build -c release
 
 # Installs the Debian packages when they are missing and we are root;
-# otherwise stops with the command to run.
+# otherwise stops with the command to run. That command refreshes the package
+# lists first, because a fresh container has none and install would fail.
 dependencies:
 	@if pkg-config --exists openblas lapacke 2>/dev/null && [ -f /usr/include/lapacke.h ]; then \
 		exit 0; \
@@ -23,7 +24,7 @@ dependencies:
 		echo "Installing $(PACKAGES) with apt-get"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES) >/dev/null; \
 	else \
-		echo "Missing OpenBLAS or LAPACKE. Install them with:"; \
-		echo "  sudo apt-get install -y $(PACKAGES)"; \
+		echo "Missing OpenBLAS or LAPACKE. Install them with:" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y $(PACKAGES)" >&2; \
 		exit 1; \
 	fi
