@@ -23,9 +23,10 @@ extension CurvatureProblem {
 
     /// Sums a per-batch product over the data set for every column of `x`.
     ///
-    /// For each batch, one forward pass serves all columns; the columns are
-    /// processed in blocks whose stacked tangents stay below about 2²² entries
-    /// per layer, so that `dense()` on many parameters does not exhaust memory.
+    /// For each batch, one forward pass serves all columns. The columns are
+    /// processed in blocks whose stacked activations stay below about
+    /// ``maxStackedEntries`` entries, so that `dense()` on many parameters
+    /// does not exhaust memory.
     ///
     /// - Parameters:
     ///   - x: P × K, columns are flat vectors in block order.
@@ -72,10 +73,10 @@ extension CurvatureProblem {
         return (gradient.elements, total)
     }
 
-    /// Columns per block: about 2²² stacked activation entries.
+    /// Columns per block: about ``maxStackedEntries`` stacked activation entries.
     private func columnBlockSize(for pass: ForwardPass<Scalar>) -> Int {
         let entriesPerColumn = pass.records.reduce(0) { $0 + $1.output.count + ($1.unfoldedInput?.count ?? 0) }
-        return max(1, (1 << 22) / max(1, entriesPerColumn))
+        return max(1, maxStackedEntries / max(1, entriesPerColumn))
     }
 
     /// The blocks of the listed columns of `x` as stacked parameter tangents [k, shape…].

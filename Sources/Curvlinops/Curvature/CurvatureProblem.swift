@@ -72,6 +72,10 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
         lossScale = kappa * rho2
     }
 
+    /// The most stacked activation entries per layer that one block of
+    /// columns may take; `applyOverData` splits the columns into blocks below it.
+    var maxStackedEntries = 1 << 22
+
     /// The length P of the flat vector.
     var flatSize: Int { parameterShapes.reduce(0) { $0 + $1.reduce(1, *) } }
 
@@ -117,14 +121,14 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
                 throw CurvlinopsError.nonFinite(
                     "\(owner): \(argument).input contains \(batch.input.elements[flat]) at flat index \(flat); expected finite values.")
             }
-            let outputShape: [Int]
-            let layout: LossTermLayout
-            do {
-                outputShape = try model.outputShape(forInput: batch.input.shape)
-                layout = try loss.termLayout(outputShape: outputShape)
+            let outputShape = try prefixingErrors("\(owner): \(argument).input: ") {
+                try model.outputShape(forInput: batch.input.shape)
+            }
+            let layout = try prefixingErrors("\(owner): \(argument): ") {
+                try loss.termLayout(outputShape: outputShape)
+            }
+            try prefixingErrors("\(owner): ") {
                 try loss.validateTarget(batch.target, outputShape: outputShape, argument: "\(argument).target")
-            } catch let error as CurvlinopsError {
-                throw CurvlinopsError(error.kind, "\(owner): \(argument): \(error.message)")
             }
             if let firstOutputShape, Array(firstOutputShape.dropFirst()) != Array(outputShape.dropFirst()) {
                 throw CurvlinopsError.shapeMismatch(
@@ -134,5 +138,14 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
             firstLayout = firstLayout ?? layout
         }
         return firstLayout!
+    }
+}
+
+/// Runs `body` and prefixes the message of a ``CurvlinopsError`` it throws.
+func prefixingErrors<T>(_ prefix: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as CurvlinopsError {
+        throw CurvlinopsError(error.kind, prefix + error.message)
     }
 }

@@ -10,7 +10,7 @@
 /// ``Loss``. For a sequence output every term (n, t) contributes its own outer
 /// product, as in curvlinops 3.0. The matrix is symmetric positive semi-definite.
 public struct EFLinearOperator<Scalar: LapackScalar>: LinearOperator {
-    let problem: CurvatureProblem<Scalar>
+    var problem: CurvatureProblem<Scalar>
 
     /// Creates the operator and validates every argument.
     ///

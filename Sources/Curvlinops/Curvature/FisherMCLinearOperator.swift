@@ -16,7 +16,7 @@
 /// positive semi-definite matrix. The streams are this library's own; they
 /// do not reproduce PyTorch's draws for the same seed.
 public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
-    let problem: CurvatureProblem<Scalar>
+    var problem: CurvatureProblem<Scalar>
 
     /// The number M of sampled targets per loss term.
     public let samples: Int

@@ -19,7 +19,7 @@
 /// let product = try ggn.apply(vectors)   // P × k
 /// ```
 public struct GGNLinearOperator<Scalar: LapackScalar>: LinearOperator {
-    let problem: CurvatureProblem<Scalar>
+    var problem: CurvatureProblem<Scalar>
 
     /// Creates the operator and validates every argument.
     ///

@@ -11,7 +11,7 @@
 /// and can be indefinite. Blocks between two selected parameters are the
 /// mixed second derivatives; unselected parameters are held fixed.
 public struct HessianLinearOperator<Scalar: LapackScalar>: LinearOperator {
-    let problem: CurvatureProblem<Scalar>
+    var problem: CurvatureProblem<Scalar>
 
     /// Creates the operator and validates every argument.
     ///
