@@ -1,0 +1,72 @@
+extension Tensor {
+    /// Creates a tensor whose entries `fill` writes into a buffer of
+    /// `shape.reduce(1, *)` zeros.
+    ///
+    /// The buffer starts zeroed, so `fill` may accumulate into it.
+    init(shape: [Int], fill: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
+        self.init(zeros: shape)
+        try elements.withUnsafeMutableBufferPointer { buffer in
+            try fill(buffer)
+        }
+    }
+
+    /// Calls `body` with a pointer to the row-major entries.
+    ///
+    /// - Parameter body: A closure that reads the entries; the pointer is
+    ///   valid only during the call.
+    /// - Returns: What `body` returns.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try elements.withUnsafeBufferPointer(body)
+    }
+
+    /// Calls `body` with a mutable pointer to the row-major entries.
+    ///
+    /// - Parameter body: A closure that reads and writes the entries; the
+    ///   pointer is valid only during the call.
+    /// - Returns: What `body` returns.
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
+    ) rethrows -> R {
+        try elements.withUnsafeMutableBufferPointer(body)
+    }
+
+    /// The same entries under another shape; the caller guarantees equal counts.
+    func reshapedUnchecked(_ newShape: [Int]) -> Tensor {
+        Tensor(uncheckedShape: newShape, elements: elements)
+    }
+
+    /// Creates a tensor without checking that the shape fits the entries.
+    init(uncheckedShape shape: [Int], elements: [Scalar]) {
+        precondition(shape.reduce(1, *) == elements.count,
+                     "Tensor shape \(shape) does not fit \(elements.count) entries")
+        // The throwing initialiser cannot fail once the count is checked.
+        self = try! Tensor(shape: shape, elements: elements)
+    }
+
+    /// The flat index of the first non-finite entry, or `nil` when every entry is finite.
+    var firstNonFiniteIndex: Int? {
+        elements.withUnsafeBufferPointer { buffer in
+            buffer.firstIndex { !$0.isFinite }
+        }
+    }
+
+    /// Adds `scale · other` to this tensor in place; the counts must agree.
+    mutating func add(_ other: Tensor, scaledBy scale: Scalar = 1) {
+        precondition(other.count == count, "Tensor.add: \(other.shape) and \(shape) differ in size")
+        guard count > 0 else { return }
+        elements.withUnsafeMutableBufferPointer { y in
+            other.elements.withUnsafeBufferPointer { x in
+                Scalar.axpy(n: Int32(truncatingIfNeeded: x.count), alpha: scale, x: x.baseAddress!, incx: 1,
+                            y: y.baseAddress!, incy: 1)
+            }
+        }
+    }
+
+    /// Multiplies every entry by `scale` in place.
+    mutating func scale(by scale: Scalar) {
+        guard count > 0 else { return }
+        elements.withUnsafeMutableBufferPointer { x in
+            Scalar.scal(n: Int32(truncatingIfNeeded: x.count), alpha: scale, x: x.baseAddress!, incx: 1)
+        }
+    }
+}
