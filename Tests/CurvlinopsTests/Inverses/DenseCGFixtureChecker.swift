@@ -246,11 +246,3 @@ private func checkLinearCGEntry(
                        "\(context): column \(j) iterations differ from textbook CG with per-column stopping")
     }
 }
-
-/// Reads a JSON boolean.
-func fixtureBool(_ value: Any?, _ key: String) throws -> Bool {
-    guard let flag = value as? Bool else {
-        throw FixtureError("`\(key)` is not a boolean: \(String(describing: value))")
-    }
-    return flag
-}
