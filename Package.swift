@@ -20,14 +20,24 @@ let package = Package(
             name: "Curvlinops",
             dependencies: ["CLapack"]
         ),
+        // The benchmark's argument parsing, main job and workloads, in a
+        // library target so that the test suite can run them on small inputs.
+        .target(
+            name: "CurvlinopsBenchCore",
+            dependencies: ["Curvlinops", "CLapack"],
+            path: "Benchmarks/CurvlinopsBenchCore"
+        ),
+        // digits.csv is scikit-learn's copy of the UCI "Optical Recognition of
+        // Handwritten Digits" data (CC BY 4.0); see docs/data.md.
         .executableTarget(
             name: "curvlinops-bench",
-            dependencies: ["Curvlinops", "CLapack"],
-            path: "Benchmarks/curvlinops-bench"
+            dependencies: ["Curvlinops", "CurvlinopsBenchCore"],
+            path: "Benchmarks/curvlinops-bench",
+            resources: [.copy("digits.csv")]
         ),
         .testTarget(
             name: "CurvlinopsTests",
-            dependencies: ["Curvlinops", "CLapack"],
+            dependencies: ["Curvlinops", "CLapack", "CurvlinopsBenchCore"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -1,0 +1,13 @@
+/// A failure of the benchmark itself: unreadable data, a workload that cannot
+/// run, a file that cannot be written. The message says what failed and why.
+public struct BenchError: Error, CustomStringConvertible {
+    /// What failed, with the values involved.
+    public let message: String
+
+    /// Creates an error with its message.
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}
