@@ -19,8 +19,8 @@
 /// applies to the same X give bit-identical results.
 ///
 /// - Complexity: Per iteration one product with A and one with Aᵀ on the
-///   running columns plus about 19·n flops per column; one more product with A
-///   measures the true residuals for the report.
+///   running columns, plus about 19·n flops per column. One more product with
+///   A measures the true residuals for the report.
 public struct LSMRInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The operator A whose inverse this is.
     public let base: any LinearOperator<Scalar>

@@ -78,7 +78,7 @@ public struct SolverColumnReport: Sendable, Equatable {
     /// ``LSMRColumnStatistics/normr``.
     public let relativeResidualNorm: Double
 
-    /// Why the solver stopped on this column.
+    /// The reason the solver stopped on this column.
     public let stopReason: SolverStopReason
 
     /// LSMR's per-column statistics, `nil` for the other methods.
@@ -102,7 +102,7 @@ public struct SolverColumnReport: Sendable, Equatable {
     public var converged: Bool { stopReason.isConvergence }
 }
 
-/// Why a solver stopped on a column.
+/// The reason a solver stopped on a column.
 public enum SolverStopReason: Sendable, Equatable, CustomStringConvertible {
     /// The right-hand side is zero, so x = 0 is the exact solution; no iteration ran.
     case zeroRightHandSide
@@ -226,6 +226,6 @@ public struct SolverResult<Scalar: LapackScalar>: Sendable, Equatable {
     /// The solution, one column per right-hand side.
     public let solution: Matrix<Scalar>
 
-    /// What the solver did.
+    /// The record of the run.
     public let report: SolverReport
 }
