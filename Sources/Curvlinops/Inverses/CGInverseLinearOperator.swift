@@ -20,10 +20,10 @@
 ///
 /// **Stopping rule.** A column stops when its relative residual
 /// ‖b − A·x‖ / ‖b‖ is at most `tolerance`, tested per column. The test first
-/// uses the recursively updated residual r; when r passes, the true residual
-/// b − A·x is computed for the passing columns (one batched product with A)
-/// and must pass too. If it does not, r is replaced by the true residual and
-/// the column continues. A converged column therefore always meets the
+/// uses the recursively updated residual r. When r passes, the true residual
+/// b − A·x is computed for the passing columns in one batched product with A,
+/// and it must pass too. If it does not, r is replaced by the true residual
+/// and the column continues. A converged column therefore always meets the
 /// tolerance on its true residual. A column whose recursive residual is exactly
 /// 0 stops as converged without this check, because CG cannot continue from
 /// there (its next direction is 0); its reported true residual is then at
@@ -56,7 +56,7 @@
 /// an apply changes; repeated applies to the same X give bit-identical results.
 ///
 /// - Complexity: Per iteration one apply of A and one of M on the running
-///   columns, plus about 10·n flops per column. Each iteration in which some
+///   columns, plus about 13·n flops per column. Each iteration in which some
 ///   columns pass the recursive test adds one apply of A on those columns, and
 ///   one more apply of A on the unconverged columns at the end measures their
 ///   true residuals for the report.
@@ -91,13 +91,13 @@ public struct CGInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///     not checked; an operator that is not positive definite makes
     ///     ``apply(_:)`` throw when CG meets non-positive curvature.
     ///   - maxIterations: The iteration limit per column. Default `nil`: 10·n
-    ///     for A of size n × n, the default of SciPy's `cg`, because CG in
+    ///     for A of size n × n, the default of SciPy 1.17's `cg`, because CG in
     ///     floating point can need more than the n steps that suffice in exact
     ///     arithmetic on ill-conditioned systems.
     ///   - tolerance: The largest accepted relative residual ‖b − A·x‖ / ‖b‖ per
     ///     column, finite and ≥ 0. Default 1e-6, six correct digits of the
-    ///     residual; a value near the rounding level (about κ(A) times the unit
-    ///     roundoff of `Scalar`) may not be reachable, and the column then stops
+    ///     residual. A value near the rounding level (about κ(A) times the unit
+    ///     roundoff of `Scalar`) may not be reachable, so the column then stops
     ///     at `maxIterations`. A value ≥ 1 is met by x = 0 at once.
     ///   - preconditioner: An operator M ≈ A⁻¹, symmetric positive definite,
     ///     mapping A's output space to its input space. Default `nil`: none.
@@ -182,8 +182,8 @@ public struct CGInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
         return result
     }
 
-    /// The CG inverse of Aᵀ with preconditioner Mᵀ and the same settings,
-    /// which is (A⁻¹)ᵀ.
+    /// Returns the CG inverse of Aᵀ with preconditioner Mᵀ and the same
+    /// settings, which is (A⁻¹)ᵀ.
     ///
     /// For the symmetric A that CG needs this is the same inverse. The adjoint
     /// has its own ``lastReport``.

@@ -50,77 +50,45 @@ struct ConjugateGradients<Scalar: LapackScalar> {
         var relativeResidualNorm: Double?
     }
 
+    /// Runs CG on validated input: `b` has A's output size in rows and finite
+    /// entries, `initialGuess` matches it in shape and is finite.
     func solve(_ b: Matrix<Scalar>, initialGuess: Matrix<Scalar>?) throws -> SolverResult<Scalar> {
         let k = b.columns
-        let n = linearOperator.inputSize
-        var solution = Matrix<Scalar>(zeros: n, k)
+        var solution = Matrix<Scalar>(zeros: linearOperator.inputSize, k)
         var finished = [FinishedColumn?](repeating: nil, count: k)
         var counts = ProductCounts()
 
-        // Set up. A zero right-hand side has the exact solution 0.
+        // Set up: zero right-hand sides are solved by 0, the other columns
+        // start from their initial residual, and those that already meet the
+        // tolerance stop there.
         let norms = b.columnNorms
         for j in 0..<k where norms[j] == 0 {
             finished[j] = FinishedColumn(iterations: 0, stopReason: .zeroRightHandSide, relativeResidualNorm: 0)
         }
-
-        // Each column is divided by the power of 2 nearest below its norm
-        // (clamped so that it and its reciprocal are finite). The division is
-        // exact, so the iterates are those of the unscaled problem, but the
-        // squared quantities rᵀz and pᵀAp stay far from underflow and overflow,
-        // which matters most for Float.
-        let running = (0..<k).filter { norms[$0] > 0 }
-        let exponentRange = Scalar.leastNormalMagnitude.exponent...Scalar.greatestFiniteMagnitude.exponent
-        let scales = running.map { j in
-            Scalar(sign: .plus, exponent: norms[j].exponent.clamped(to: exponentRange), significand: 1)
-        }
-        let inverseScales = scales.map { 1 / $0 }
-        var scaledRightHandSides = b.columns(running)
-        scaledRightHandSides.scaleColumns(by: inverseScales)
-        var work = WorkingSet(
-            columns: running, scales: scales, rightHandSides: scaledRightHandSides,
-            rightHandSideNorms: zip(running, inverseScales).map { norms[$0] * $1 },
-            solutions: Matrix(zeros: n, running.count), residuals: scaledRightHandSides,
-            directions: Matrix(zeros: n, running.count), rho: [])
-        if let initialGuess, !running.isEmpty {
-            work.solutions = initialGuess.columns(running)
-            work.solutions.scaleColumns(by: inverseScales)
-            work.residuals.add(try linearOperator.apply(work.solutions), scaledBy: -1)
-            counts.operatorProducts += 1
-        }
-
-        // The starting residual is a true residual, so it may stop a column
-        // (an initial guess that already solves it) without confirmation.
+        var work = try makeWorkingSet(b, norms: norms, initialGuess: initialGuess, counts: &counts)
         let startingNorms = work.residuals.columnNorms
-        try checkFinite(startingNorms, work: work, iteration: 0, what: "A·x₀")
-        var stopped = Set<Int>()
-        for position in work.columns.indices where startingNorms[position] <= tolerance * work.rightHandSideNorms[position] {
-            stopped.insert(position)
+        try checkFinite(startingNorms, work: work, iteration: 0, what: "b − A·x₀")
+        let solvedAtStart = work.columns.indices.filter { position in
+            startingNorms[position] <= tolerance * work.rightHandSideNorms[position]
+        }
+        for position in solvedAtStart {
             finished[work.columns[position]] = FinishedColumn(
                 iterations: 0, stopReason: .toleranceReached,
                 relativeResidualNorm: relativeNorm(startingNorms[position], work.rightHandSideNorms[position]))
         }
-        retire(stopped, from: &work, into: &solution)
-
+        retire(Set(solvedAtStart), from: &work, into: &solution)
         if !work.isEmpty && maxIterations > 0 {
             let z = try applyPreconditioner(work.residuals, counts: &counts)
-            work.rho = try curvatureOfPreconditioner(z, work: work, iteration: 0)
+            work.rho = try positiveProducts(of: z, work: work, iteration: 0)
             work.directions = z
         }
 
-        // Iterate on the running block until every column stopped or the limit.
+        // Iterate on the block of running columns.
         var iteration = 0
         while !work.isEmpty && iteration < maxIterations {
-            let q = try linearOperator.apply(work.directions)
-            counts.operatorProducts += 1
-            let curvatures = work.directions.columnDots(with: q)
-            try checkCurvatures(curvatures, work: work, iteration: iteration)
-            let stepSizes = zip(work.rho, curvatures).map { $0 / $1 }
-            work.solutions.addColumns(of: work.directions, scaledBy: stepSizes)
-            work.residuals.addColumns(of: q, scaledBy: stepSizes.map { -$0 })
+            let residualNorms = try step(&work, iteration: iteration, counts: &counts)
             iteration += 1
 
-            let residualNorms = work.residuals.columnNorms
-            try checkFinite(residualNorms, work: work, iteration: iteration - 1, what: "the residual")
             let converged = try confirmConvergence(residualNorms, work: &work, counts: &counts)
             for (position, trueNorm) in converged {
                 finished[work.columns[position]] = FinishedColumn(
@@ -128,19 +96,14 @@ struct ConjugateGradients<Scalar: LapackScalar> {
                     relativeResidualNorm: trueNorm.map { relativeNorm($0, work.rightHandSideNorms[position]) })
             }
             retire(Set(converged.map(\.position)), from: &work, into: &solution)
-            if work.isEmpty || iteration == maxIterations {
+            let tired = iteration == maxIterations
+            if work.isEmpty || tired {
                 break
             }
-
-            let z = try applyPreconditioner(work.residuals, counts: &counts)
-            let rhoNext = try curvatureOfPreconditioner(z, work: work, iteration: iteration)
-            let betas = zip(rhoNext, work.rho).map { $0 / $1 }
-            work.directions.scaleColumns(by: betas)
-            work.directions.add(z, scaledBy: 1)
-            work.rho = rhoNext
+            try updateDirections(&work, iteration: iteration, counts: &counts)
         }
 
-        // Columns still running hit the iteration limit.
+        // Derive the status of the columns still running: the iteration limit.
         for position in work.columns.indices {
             finished[work.columns[position]] = FinishedColumn(
                 iterations: iteration, stopReason: .iterationLimit, relativeResidualNorm: nil)
@@ -155,6 +118,67 @@ struct ConjugateGradients<Scalar: LapackScalar> {
         return SolverResult(solution: solution, report: report)
     }
 
+    /// Returns the working set of the columns with b ≠ 0, each divided by a
+    /// power of 2, starting at the initial guess (or 0) with its residual.
+    ///
+    /// The power of 2 is the one nearest below the column's norm, clamped so
+    /// that it and its reciprocal are finite. Dividing by it is exact, so the
+    /// iterates are those of the unscaled problem, but the squared quantities
+    /// rᵀz and pᵀAp stay far from underflow and overflow, which matters most
+    /// for Float.
+    private func makeWorkingSet(
+        _ b: Matrix<Scalar>, norms: [Scalar], initialGuess: Matrix<Scalar>?, counts: inout ProductCounts
+    ) throws -> WorkingSet {
+        let running = norms.indices.filter { norms[$0] > 0 }
+        let exponentRange = Scalar.leastNormalMagnitude.exponent...Scalar.greatestFiniteMagnitude.exponent
+        let scales = running.map { j in
+            Scalar(sign: .plus, exponent: norms[j].exponent.clamped(to: exponentRange), significand: 1)
+        }
+        let inverseScales = scales.map { 1 / $0 }
+        var rightHandSides = b.columns(running)
+        rightHandSides.scaleColumns(by: inverseScales)
+
+        let n = linearOperator.inputSize
+        var work = WorkingSet(
+            columns: running, scales: scales, rightHandSides: rightHandSides,
+            rightHandSideNorms: zip(running, inverseScales).map { norms[$0] * $1 },
+            solutions: Matrix(zeros: n, running.count), residuals: rightHandSides,
+            directions: Matrix(zeros: n, running.count), rho: Array(repeating: 0, count: running.count))
+        if let initialGuess, !running.isEmpty {
+            work.solutions = initialGuess.columns(running)
+            work.solutions.scaleColumns(by: inverseScales)
+            work.residuals.add(try linearOperator.apply(work.solutions), scaledBy: -1)
+            counts.operatorProducts += 1
+        }
+        return work
+    }
+
+    /// Takes one CG step on every working column, q = A·p, α = ρ / pᵀq,
+    /// x += α·p, r −= α·q, and returns the norms of the new residuals.
+    private func step(_ work: inout WorkingSet, iteration: Int, counts: inout ProductCounts) throws -> [Scalar] {
+        let q = try linearOperator.apply(work.directions)
+        counts.operatorProducts += 1
+        let curvatures = work.directions.columnDots(with: q)
+        try checkCurvatures(curvatures, work: work, iteration: iteration)
+        let stepSizes = zip(work.rho, curvatures).map { $0 / $1 }
+        work.solutions.addColumns(of: work.directions, scaledBy: stepSizes)
+        work.residuals.addColumns(of: q, scaledBy: stepSizes.map { -$0 })
+        let residualNorms = work.residuals.columnNorms
+        try checkFinite(residualNorms, work: work, iteration: iteration, what: "the residual")
+        return residualNorms
+    }
+
+    /// Computes the next directions of every working column: z = M·r,
+    /// ρ' = rᵀz, β = ρ'/ρ, p = z + β·p.
+    private func updateDirections(_ work: inout WorkingSet, iteration: Int, counts: inout ProductCounts) throws {
+        let z = try applyPreconditioner(work.residuals, counts: &counts)
+        let rhoNext = try positiveProducts(of: z, work: work, iteration: iteration)
+        let betas = zip(rhoNext, work.rho).map { $0 / $1 }
+        work.directions.scaleColumns(by: betas)
+        work.directions.add(z, scaledBy: 1)
+        work.rho = rhoNext
+    }
+
     /// Writes the solutions of the working columns at `positions` into
     /// `solution` and removes them from the working set.
     private func retire(_ positions: Set<Int>, from work: inout WorkingSet, into solution: inout Matrix<Scalar>) {
@@ -167,9 +191,9 @@ struct ConjugateGradients<Scalar: LapackScalar> {
     }
 
     /// Returns the working columns whose residual meets the tolerance, with
-    /// their true residual norms (`nil` when the recursive residual is exactly
-    /// 0 and no check was made); replaces the residual of columns that fail
-    /// the check on b − A·x by that true residual.
+    /// their true residual norms. The norm is `nil` when the recursive
+    /// residual is exactly 0, because no check is made then. A column whose
+    /// true residual b − A·x fails the check gets it as its new residual.
     private func confirmConvergence(
         _ residualNorms: [Scalar], work: inout WorkingSet, counts: inout ProductCounts
     ) throws -> [(position: Int, trueResidualNorm: Scalar?)] {
@@ -209,7 +233,7 @@ struct ConjugateGradients<Scalar: LapackScalar> {
     }
 
     /// Returns rᵀz per working column, after checking that each is positive.
-    private func curvatureOfPreconditioner(_ z: Matrix<Scalar>, work: WorkingSet, iteration: Int) throws -> [Scalar] {
+    private func positiveProducts(of z: Matrix<Scalar>, work: WorkingSet, iteration: Int) throws -> [Scalar] {
         let rho = work.residuals.columnDots(with: z)
         for (position, value) in rho.enumerated() where !(value > 0) {
             let column = work.columns[position]
@@ -272,7 +296,7 @@ struct ConjugateGradients<Scalar: LapackScalar> {
 }
 
 extension Comparable {
-    /// The value limited to `range`.
+    /// Returns the value limited to `range`.
     fileprivate func clamped(to range: ClosedRange<Self>) -> Self {
         Swift.min(Swift.max(self, range.lowerBound), range.upperBound)
     }

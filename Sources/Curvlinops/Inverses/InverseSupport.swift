@@ -60,8 +60,8 @@ func validateInitialGuess<Scalar: LapackScalar>(_ guess: Matrix<Scalar>?, rows: 
     }
 }
 
-/// The relative residual ‖r‖ / ‖b‖, defined as 0 when both are 0 and as
-/// infinity when only b is 0.
+/// Returns the relative residual ‖r‖ / ‖b‖, defined as 0 when both are 0 and
+/// as infinity when only b is 0.
 func relativeNorm<Scalar: LapackScalar>(_ residualNorm: Scalar, _ rightHandSideNorm: Scalar) -> Double {
     if rightHandSideNorm == 0 {
         return residualNorm == 0 ? 0 : .infinity

@@ -62,9 +62,9 @@ public enum LSMR {
     ///   negative maxIterations, ``CurvlinopsError/Kind/numericalBreakdown``
     ///   when A or Aᵀ returns NaN or infinite values; and whatever A throws.
     /// - Complexity: Per iteration one product with A and one with Aᵀ on the
-    ///   running columns, plus about 12·n + 4·m flops per column; one more
-    ///   product with A at the end measures the true residuals for the report
-    ///   (and one at the start when an initial guess is given).
+    ///   running columns, plus about 14·n + 5·m flops per column. One more
+    ///   product with A at the end measures the true residuals for the report,
+    ///   and one at the start the residual of an initial guess.
     public static func solve<Scalar: LapackScalar>(
         _ A: some LinearOperator<Scalar>,
         _ b: Matrix<Scalar>,

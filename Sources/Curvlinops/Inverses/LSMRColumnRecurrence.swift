@@ -1,20 +1,21 @@
-// The scalar recurrences of LSMR for one column, in the notation of
-// D. C.-L. Fong and M. A. Saunders, "LSMR: An iterative algorithm for sparse
-// least-squares problems", SIAM J. Sci. Comput. 33(5), 2950–2971 (2011).
+// The scalar recurrences of LSMR for one column (D. C.-L. Fong and
+// M. A. Saunders, SIAM J. Sci. Comput. 33(5), 2950–2971, 2011), with the
+// symbols that SciPy's `lsmr.py` and Krylov.jl's `lsmr.jl` use.
 //
-// Golub–Kahan bidiagonalization produces, per iteration k, the scalars
-// αₖ and βₖ with βₖ₊₁uₖ₊₁ = A·vₖ − αₖuₖ and αₖ₊₁vₖ₊₁ = Aᵀ·uₖ₊₁ − βₖ₊₁vₖ.
-// LSMR turns the lower-bidiagonal Bₖ into upper-triangular Rₖ by rotations
-// Qₖ (cₖ, sₖ; diagonal ρₖ, superdiagonal θₖ₊₁), with a first rotation
-// Q̂ₖ (ĉₖ, ŝₖ) that folds in the damping λ = `damp`, and then Rₖᵀ into R̄ₖ by
-// rotations Q̄ₖ (c̄ₖ, s̄ₖ; ρ̄ₖ, θ̄ₖ). ζₖ and ζ̄ₖ₊₁ are the entries of the
-// transformed right-hand side; |ζ̄ₖ₊₁| = ‖Aᵀrₖ‖. The solution is updated by
-// xₖ = xₖ₋₁ + (ζₖ / (ρₖρ̄ₖ))·h̄ₖ along the directions hₖ, h̄ₖ.
+// Golub–Kahan bidiagonalization produces, per iteration k, the scalars αₖ and
+// βₖ with βₖ₊₁uₖ₊₁ = A·vₖ − αₖuₖ and αₖ₊₁vₖ₊₁ = Aᵀ·uₖ₊₁ − βₖ₊₁vₖ. A first
+// rotation (ĉ, ŝ) folds the damping λ = `damp` into ᾱₖ. Rotations (cₖ, sₖ)
+// then turn the lower-bidiagonal matrix into an upper-triangular one with
+// diagonal ρₖ and superdiagonal θₖ₊₁, and rotations (c̄ₖ, s̄ₖ) turn its
+// transpose into one with diagonal ρ̄ₖ and superdiagonal θ̄ₖ. ζₖ and ζ̄ₖ₊₁ are
+// the entries of the rotated right-hand side, and |ζ̄ₖ₊₁| = ‖Aᵀrₖ‖. The
+// solution moves by xₖ = xₖ₋₁ + (ζₖ / (ρₖρ̄ₖ))·h̄ₖ along the directions hₖ, h̄ₖ.
 //
-// ‖rₖ‖ is estimated without forming rₖ by a third sequence of rotations
-// Q̃ₖ (c̃ₖ, s̃ₖ; ρ̃ₖ, θ̃ₖ) on the quantities β̈ₖ, β̇ₖ, β̂ₖ, β́ₖ, β̌ₖ, ρ̇ₖ, τ̃ₖ, τ̇ₖ
-// of the paper's section 5. ‖A‖ is estimated by the Frobenius norm of the
-// bidiagonal matrix so far and cond(A) by max ρ̄ / min ρ̄.
+// ‖rₖ‖ is estimated without forming rₖ, by applying the same rotations and a
+// third sequence (c̃ₖ, s̃ₖ; ρ̃ₖ, θ̃ₖ) to the right-hand side: the quantities β̈
+// (`betadd` in SciPy), β̇ (`betad`), β́, β̌, β̂, ρ̇ (`rhodold`), τ̃ and τ̇. ‖A‖ is
+// estimated by the Frobenius norm of the bidiagonal matrix so far, and cond(A)
+// by max ρ̄ / min ρ̄.
 //
 // Identifiers spell the symbols out: `rhoBar` is ρ̄, `betaDoubleDot` is β̈,
 // `betaAcute` is β́, `betaCheck` is β̌, `rhoDot` is ρ̇, `tauTilde` is τ̃.
@@ -56,8 +57,8 @@ struct LSMRColumnRecurrence<Scalar: LapackScalar> {
     var condA: Scalar = 1
     var normx: Scalar = 0
 
-    /// The state after the first bidiagonalization step β₁u₁ = b − A·x₀,
-    /// α₁v₁ = Aᵀu₁.
+    /// Creates the state after the first bidiagonalization step
+    /// β₁u₁ = b − A·x₀, α₁v₁ = Aᵀu₁.
     init(alpha: Scalar, beta: Scalar, damp: Scalar, normB: Scalar) {
         self.damp = damp
         self.normB = normB
@@ -141,7 +142,7 @@ struct LSMRColumnRecurrence<Scalar: LapackScalar> {
         return update
     }
 
-    /// SciPy's stopping tests after an iteration, or `nil` to continue.
+    /// Returns the code of SciPy's stopping tests after an iteration, or `nil` to continue.
     ///
     /// When several tests hold, the one listed later wins, as in SciPy:
     /// 7 (iteration limit), 6, 5, 4 (machine precision), 3, 2, 1 (the user's
@@ -169,7 +170,7 @@ struct LSMRColumnRecurrence<Scalar: LapackScalar> {
         normr.isFinite && normar.isFinite && normA.isFinite && condA.isFinite && normx.isFinite
     }
 
-    /// The report values, converted to `Double`.
+    /// Returns the report values, converted to `Double`.
     func statistics(_ reason: LSMRStopReason) -> LSMRColumnStatistics {
         LSMRColumnStatistics(
             istop: reason, itn: itn, normr: Double(normr), normar: Double(normar), norma: Double(normA),
@@ -177,9 +178,9 @@ struct LSMRColumnRecurrence<Scalar: LapackScalar> {
     }
 }
 
-/// A plane rotation [c s; −s c] that maps (a, b) to (r, 0), computed without
-/// overflow, with r ≥ 0 (Choi's SymOrtho): c = a/r, s = b/r, r = √(a² + b²).
-/// For a = b = 0 it returns c = s = r = 0.
+/// Returns the plane rotation [c s; −s c] that maps (a, b) to (r, 0), computed
+/// without overflow, with r ≥ 0: c = a/r, s = b/r, r = √(a² + b²). For
+/// a = b = 0 it returns c = s = r = 0, as SciPy's LSMR expects.
 func symmetricGivens<Scalar: LapackScalar>(_ a: Scalar, _ b: Scalar) -> (c: Scalar, s: Scalar, r: Scalar) {
     func sign(_ x: Scalar) -> Scalar { x > 0 ? 1 : (x < 0 ? -1 : 0) }
     if b == 0 {

@@ -7,9 +7,9 @@
 /// symmetry nor definiteness: for singular A it returns a least-squares
 /// solution, and with `damp` > 0 the minimiser of ‖A·x − b‖² + damp²‖x‖².
 ///
-/// curvlinops 3.0.0 runs SciPy's `lsmr` once per column; this type runs all
+/// curvlinops 3.0.0 runs SciPy's `lsmr` once per column. This type runs all
 /// columns in one loop, with one product with A and one with Aᵀ per iteration
-/// on the columns still running, and each column with its own scalars and
+/// on the columns still running, and each column keeps its own scalars and
 /// stop code. For a rectangular operator use ``LSMR/solve(_:_:damp:atol:btol:conditionLimit:maxIterations:initialGuess:)``.
 ///
 /// **Report.** Every apply stores a ``SolverReport`` in ``lastReport``: per
@@ -19,8 +19,8 @@
 /// applies to the same X give bit-identical results.
 ///
 /// - Complexity: Per iteration one product with A and one with Aᵀ on the
-///   running columns plus about 16·n flops per column; one more product with A
-///   measures the true residuals for the report.
+///   running columns, plus about 19·n flops per column. One more product with
+///   A measures the true residuals for the report.
 public struct LSMRInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The operator A whose inverse this is.
     public let base: any LinearOperator<Scalar>
@@ -132,9 +132,11 @@ public struct LSMRInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
         return result
     }
 
-    /// The LSMR inverse of Aᵀ with the same settings, which is (A⁻¹)ᵀ.
+    /// Returns the LSMR inverse of Aᵀ with the same settings, which is (A⁻¹)ᵀ.
     ///
-    /// The adjoint has its own ``lastReport``.
+    /// With damping it is also exact: LSMR with damp λ computes
+    /// (AᵀA + λ²I)⁻¹Aᵀ, whose transpose A(AᵀA + λ²I)⁻¹ = (AAᵀ + λ²I)⁻¹A is LSMR
+    /// with damp λ on Aᵀ. The adjoint has its own ``lastReport``.
     public func adjoint() -> any LinearOperator<Scalar> {
         LSMRInverseLinearOperator(validatedBase: base.adjoint(), settings: settings, initialGuess: initialGuess)
     }

@@ -1,8 +1,9 @@
 /// The block LSMR iteration behind ``LSMR`` and ``LSMRInverseLinearOperator``;
 /// the doc comment of ``LSMR`` states the algorithm and its stopping rules.
 ///
-/// The vectors of the running columns are kept as compact blocks (u: m × a;
-/// v, h, h̄, x: n × a), so each product with A or Aᵀ acts on one dense block.
+/// The vectors of the running columns are kept as compact blocks: u is m × a
+/// and v, h, h̄, x are n × a for a running columns. Each product with A or Aᵀ
+/// therefore acts on one dense block.
 /// Each column carries its own scalar recurrence; the vector updates apply
 /// one multiplier per column.
 struct LSMRIteration<Scalar: LapackScalar> {
@@ -111,8 +112,8 @@ struct LSMRIteration<Scalar: LapackScalar> {
         return SolverResult(solution: solution, report: report)
     }
 
-    /// The first bidiagonalization step for every column: β₁u₁ = b − A·x₀,
-    /// α₁v₁ = Aᵀu₁ (v₁ = 0 where β₁ = 0), and h₁ = v₁, h̄₀ = 0.
+    /// Runs the first bidiagonalization step for every column, β₁u₁ = b − A·x₀
+    /// and α₁v₁ = Aᵀu₁ (v₁ = 0 where β₁ = 0), and sets h₁ = v₁, h̄₀ = 0.
     private func start(
         _ b: Matrix<Scalar>, initialGuess: Matrix<Scalar>?, adjoint: any LinearOperator<Scalar>, counts: inout ProductCounts
     ) throws -> WorkingSet {
@@ -145,7 +146,7 @@ struct LSMRIteration<Scalar: LapackScalar> {
             columns: Array(0..<k), u: u, v: v, h: v, hBar: Matrix(zeros: n, k), x: x, recurrences: recurrences)
     }
 
-    /// One iteration on every working column: the bidiagonalization step
+    /// Runs one iteration on every working column: the bidiagonalization step
     /// βu ← A·v − α·u, αv ← Aᵀu − β·v on the whole block, then each column's
     /// rotations, then the updates of h̄, x and h.
     private func advance(_ work: inout WorkingSet, adjoint: any LinearOperator<Scalar>, counts: inout ProductCounts) throws {

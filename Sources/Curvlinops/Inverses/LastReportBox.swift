@@ -3,7 +3,7 @@ import Foundation
 /// A lock-protected slot for the report of a solver's last apply.
 ///
 /// The inverse operators are `Sendable` value types whose `apply` may run on
-/// several threads at once; the report is their one piece of mutable state, so
+/// several threads at once. The report is their one piece of mutable state, so
 /// it lives in this shared reference behind a lock. Copies of an operator share
 /// the box, and with concurrent applies the report is that of whichever apply
 /// stored last.

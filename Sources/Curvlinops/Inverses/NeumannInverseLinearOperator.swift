@@ -33,7 +33,7 @@
 /// ``CurvlinopsError/Kind/numericalBreakdown``. The message names the power k
 /// of the term (I − α·P·A)ᵏ·P·X that overflowed and suggests a smaller scale.
 /// curvlinops checks for NaN only and keeps iterating in IEEE arithmetic, where
-/// the overflowed term turns into NaN one step later (∞ − ∞); the 0-based loop
+/// the overflowed term turns into NaN one step later (∞ − ∞). The 0-based loop
 /// index it names is therefore the same number k. Continuing past an infinity
 /// is not possible here, because operators reject non-finite input. Without
 /// `checkNaN` no per-term check runs; a divergent series then fails in
@@ -48,7 +48,7 @@
 /// X give bit-identical results.
 ///
 /// - Complexity: K + 1 products with A (the last for the report's residuals)
-///   and K + 1 with P on all columns, plus about 4·n flops per column and term.
+///   and K + 1 with P on all columns, plus about 5·n flops per column and term.
 public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The operator A whose inverse this approximates.
     public let base: any LinearOperator<Scalar>
@@ -124,8 +124,9 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
     /// - Parameters:
     ///   - A: As for ``init(_:terms:scale:checkNaN:preconditioner:)``.
     ///   - terms: K ≥ 0. Default 100.
-    ///   - estimation: The power-iteration settings. Default
-    ///     ``NeumannScaleEstimation/init(iterations:safetyFactor:seed:)`` with its defaults.
+    ///   - estimation: The power-iteration settings, for example
+    ///     `NeumannScaleEstimation()` for the defaults. It has no default
+    ///     here, so that `init(A)` keeps meaning curvlinops' scale of 1.
     ///   - checkNaN: Whether to check for divergence after each term. Default true.
     ///   - preconditioner: P ≈ A⁻¹. Default `nil`: P = I.
     /// - Throws: As ``init(_:terms:scale:checkNaN:preconditioner:)``, plus
@@ -137,7 +138,7 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
     public init(
         _ A: some LinearOperator<Scalar>,
         terms: Int = 100,
-        estimatingScale estimation: NeumannScaleEstimation = NeumannScaleEstimation(),
+        estimatingScale estimation: NeumannScaleEstimation,
         checkNaN: Bool = true,
         preconditioner: (any LinearOperator<Scalar>)? = nil
     ) throws {
@@ -237,8 +238,8 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
         return SolverResult(solution: sum, report: report)
     }
 
-    /// The error for a series whose partial sum is no longer finite, naming
-    /// the power k of the term that overflowed when it is known.
+    /// Returns the error for a series whose partial sum is no longer finite,
+    /// naming the power k of the term that overflowed when it is known.
     private func divergence(atPower power: Int?) -> CurvlinopsError {
         let matrix = preconditioner == nil ? "A" : "P·A"
         let location = power.map { "term k = \($0) of α·Σₖ (I − α·\(matrix))ᵏ\(preconditioner == nil ? "" : "·P")·X overflowed to infinity or NaN" }
@@ -248,8 +249,8 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
             "NeumannInverseLinearOperator: \(location); the series diverges for scale = \(scale). Decrease scale below 2 / λmax of \(matrix), or use init(_:terms:estimatingScale:).")
     }
 
-    /// The Neumann series of Aᵀ with preconditioner Pᵀ, the same terms and
-    /// scale, which is the adjoint of this series.
+    /// Returns the Neumann series of Aᵀ with preconditioner Pᵀ and the same
+    /// terms and scale, which is the adjoint of this series.
     ///
     /// (α·Σ(I − α·P·A)ᵏ·P)ᵀ = α·Σ Pᵀ·(I − α·Aᵀ·Pᵀ)ᵏ = α·Σ(I − α·Pᵀ·Aᵀ)ᵏ·Pᵀ.
     /// The adjoint has its own ``lastReport``.

@@ -90,8 +90,8 @@ public struct NeumannScaleEstimation: Sendable, Equatable {
     }
 }
 
-/// Steele, Lea and Flood's SplitMix64 generator: a 64-bit state advanced by
-/// a fixed odd increment and mixed by two multiply–xorshift rounds.
+/// The SplitMix64 generator: a 64-bit state advanced by a fixed odd increment
+/// and mixed by two multiply–xorshift rounds.
 struct SplitMix64 {
     private var state: UInt64
 
@@ -107,7 +107,7 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 
-    /// A number uniform in [−1, 1), from the top 53 bits of the next output.
+    /// Returns a number uniform in [−1, 1), made from the top 53 bits of the next output.
     mutating func nextUniform() -> Double {
         Double(next() >> 11) * 0x1.0p-52 - 1
     }

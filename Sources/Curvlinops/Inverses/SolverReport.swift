@@ -1,5 +1,5 @@
-/// What an iterative inverse did in one apply: per column, how many
-/// iterations it ran, how close it got and why it stopped.
+/// The record of one apply of an iterative inverse: per column, the
+/// iterations it ran, the residual it reached and why it stopped.
 ///
 /// ``CGInverseLinearOperator``, ``LSMRInverseLinearOperator`` and
 /// ``NeumannInverseLinearOperator`` (and ``LSMR/solve(_:_:damp:atol:btol:conditionLimit:maxIterations:initialGuess:)``)
@@ -26,8 +26,9 @@ public struct SolverReport: Sendable, Equatable {
     /// The number of applies of the operator A, each on a block of columns.
     ///
     /// CG and LSMR count one product with A per iteration on all columns still
-    /// running (LSMR also one with Aᵀ, counted in ``adjointApplications``), plus
-    /// the products that measure true residuals; see each solver for details.
+    /// running, plus the products that measure true residuals. LSMR's products
+    /// with Aᵀ are counted in ``adjointApplications``. Each solver's
+    /// `- Complexity:` lists its products.
     public let operatorApplications: Int
 
     /// The number of applies of Aᵀ (LSMR only; 0 for the other methods).
@@ -77,7 +78,7 @@ public struct SolverColumnReport: Sendable, Equatable {
     /// ``LSMRColumnStatistics/normr``.
     public let relativeResidualNorm: Double
 
-    /// Why the solver stopped on this column.
+    /// The reason the solver stopped on this column.
     public let stopReason: SolverStopReason
 
     /// LSMR's per-column statistics, `nil` for the other methods.
@@ -101,7 +102,7 @@ public struct SolverColumnReport: Sendable, Equatable {
     public var converged: Bool { stopReason.isConvergence }
 }
 
-/// Why a solver stopped on a column.
+/// The reason a solver stopped on a column.
 public enum SolverStopReason: Sendable, Equatable, CustomStringConvertible {
     /// The right-hand side is zero, so x = 0 is the exact solution; no iteration ran.
     case zeroRightHandSide
@@ -225,6 +226,6 @@ public struct SolverResult<Scalar: LapackScalar>: Sendable, Equatable {
     /// The solution, one column per right-hand side.
     public let solution: Matrix<Scalar>
 
-    /// What the solver did.
+    /// The record of the run.
     public let report: SolverReport
 }

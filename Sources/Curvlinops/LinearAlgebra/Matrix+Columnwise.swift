@@ -3,7 +3,7 @@
 // own step size. All run on raw buffers through BLAS level 1.
 
 extension Matrix {
-    /// The dot product of each column of this matrix with the same column of `other`.
+    /// Returns the dot product of each column of this matrix with the same column of `other`.
     ///
     /// The shapes must agree; a mismatch is a programming error and traps.
     ///
@@ -56,8 +56,8 @@ extension Matrix {
         }
     }
 
-    /// Whether the entries include a NaN and whether they include an infinity,
-    /// in one pass that ends at the first NaN.
+    /// Returns whether the entries include a NaN and whether they include an
+    /// infinity, found in one pass that ends at the first NaN.
     func nonFiniteContent() -> (containsNaN: Bool, containsInfinity: Bool) {
         elements.withUnsafeBufferPointer { buffer in
             var containsInfinity = false
@@ -71,7 +71,7 @@ extension Matrix {
         }
     }
 
-    /// The index of the first column holding a NaN or an infinity, or `nil`.
+    /// Returns the index of the first column that contains a NaN or an infinity, or `nil`.
     func firstNonFiniteColumn() -> Int? {
         let m = rows
         return elements.withUnsafeBufferPointer { buffer in

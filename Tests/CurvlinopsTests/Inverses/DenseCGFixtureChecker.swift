@@ -11,7 +11,7 @@ import XCTest
 // `linear_cg[]` and `linear_cg_quirks[]` record GPyTorch's `linear_cg`. An
 // entry whose hyperparameters set eps = 0, stop_updating_after = 0 and
 // tolerance = 0 is textbook CG, so its iterate and iteration count are
-// compared directly. Every other entry asks for GPyTorch behaviour this
+// compared directly. Every other entry requests GPyTorch behaviour this
 // library does not copy (default tolerance 1, eps clamps, a minimum of 10
 // iterations, a stop on the mean over columns, RuntimeError for a zero column
 // with eps = 0 or for max_iter < max_tridiag_iter). Such an entry is still
@@ -212,9 +212,9 @@ private func checkLinearCGEntry(
     // it, and at least 1e-10. Iteration counts are compared where both runs
     // stop within n iterations and neither implementation changes its count
     // on the renumbered system. Beyond n steps exact-arithmetic CG would have
-    // terminated, so the progress there comes from rounding, and the counts
-    // depend on details such as fused multiply-adds in BLAS: on the 40 × 40
-    // quirk systems this CG and the plain-loop reference reach 1e-12 after 56
+    // terminated, so the progress there comes from rounding. The counts then
+    // depend on details such as fused multiply-adds in BLAS. On the 40 × 40
+    // quirk systems, this CG and the plain-loop reference reach 1e-12 after 56
     // and 55 steps.
     func permutedDiagonal(_ permutation: [Int]) -> [Double]? {
         inverseDiagonal.map { diagonal in permutation.map { diagonal[$0] } }

@@ -3,10 +3,10 @@ import XCTest
 
 // The checker of the `dense_lsmr` family (fixtures README §1 and §7.2).
 //
-// `cases[]` run through LSMRInverseLinearOperator, `rectangular_cases[]`
-// through LSMR.solve, with the run's damp, atol, btol, conlim
-// (→ conditionLimit) and maxiter (→ maxIterations; null → the default
-// min(m, n)). Every run checks a finite result and each column's relative
+// `cases[]` run through LSMRInverseLinearOperator and `rectangular_cases[]`
+// through LSMR.solve. Each run passes its damp, atol, btol, conlim
+// (as conditionLimit) and maxiter (as maxIterations, where null means the
+// default min(m, n)). Every run checks a finite result and each column's relative
 // residual ≤ residual_bound. The README's further rules, with two
 // refinements measured on this machine (SciPy 1.17.1 itself breaks both
 // rules here on one run each):

@@ -12,7 +12,7 @@ import XCTest
 //
 // The divergent case must throw a numerical breakdown that suggests a smaller
 // scale and names `term_index_in_message`. curvlinops names the 0-based loop
-// index at which NaN appeared; NaN appears one step after the first infinity
+// index at which NaN appeared. NaN appears one step after the first infinity
 // (∞ − ∞), so that index is the power k of the first term that overflowed,
 // which is what our error names ("term k = …"). The checker verifies this
 // relation on the fixture's own numpy reference indices.

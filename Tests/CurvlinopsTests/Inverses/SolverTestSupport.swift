@@ -3,9 +3,9 @@ import XCTest
 
 // Helpers shared by the solver tests and the solver fixture checkers.
 
-/// The relative residuals ‖b_j − A·x_j‖ / ‖b_j‖ of every column, computed in
-/// Double by a plain loop independent of the library's BLAS paths (0 for a
-/// zero column solved by 0).
+/// Returns the relative residuals ‖b_j − A·x_j‖ / ‖b_j‖ of every column,
+/// computed in Double by a plain loop independent of the library's BLAS paths
+/// (0 for a zero column solved by 0).
 func relativeResiduals(_ a: Matrix<Double>, _ x: Matrix<Double>, _ b: Matrix<Double>) -> [Double] {
     (0..<b.columns).map { j in
         var residualSquares = 0.0
@@ -26,37 +26,37 @@ func relativeResiduals(_ a: Matrix<Double>, _ x: Matrix<Double>, _ b: Matrix<Dou
     }
 }
 
-/// The Euclidean norm of a vector.
+/// Returns the Euclidean norm of a vector.
 func euclideanNorm(_ values: [Double]) -> Double {
     values.reduce(0) { $0 + $1 * $1 }.squareRoot()
 }
 
-/// The largest entry-wise relative difference max|a − b| / max|b| of two matrices.
+/// Returns the largest entry-wise relative difference max|a − b| / max|b| of two matrices.
 func relativeDifference(_ a: Matrix<Double>, _ b: Matrix<Double>) -> Double {
     let scale = b.elements.reduce(0) { max($0, abs($1)) }
     let error = zip(a.elements, b.elements).reduce(0) { max($0, abs($1.0 - $1.1)) }
     return scale == 0 ? error : error / scale
 }
 
-/// Converts a matrix to Double.
+/// Returns the matrix converted to Double.
 func toDouble<Scalar: LapackScalar>(_ m: Matrix<Scalar>) -> Matrix<Double> {
     try! Matrix(rows: m.rows, columns: m.columns, columnMajor: m.elements.map { Double($0) })
 }
 
-/// Converts a Double matrix to another scalar type.
+/// Returns a Double matrix converted to another scalar type.
 func converted<Scalar: LapackScalar>(_ m: Matrix<Double>, to type: Scalar.Type) -> Matrix<Scalar> {
     try! Matrix(rows: m.rows, columns: m.columns, columnMajor: m.elements.map { Scalar($0) })
 }
 
-/// The condition number λmax / λmin of a symmetric positive-definite matrix, by `syevd`.
+/// Returns the condition number λmax / λmin of a symmetric positive-definite matrix, by `syevd`.
 func conditionNumber(ofSymmetric a: Matrix<Double>) throws -> Double {
     let eigenvalues = try LAPACK.syevd(a).eigenvalues
     return eigenvalues.last! / eigenvalues.first!
 }
 
-/// A deterministic symmetric positive-definite matrix Q·diag(λ)·Qᵀ with
-/// eigenvalues spaced geometrically from 1 to `condition`, Q from the QR
-/// factorisation of a pseudo-random matrix.
+/// Returns a deterministic symmetric positive-definite matrix Q·diag(λ)·Qᵀ
+/// with eigenvalues spaced geometrically from 1 to `condition`, where Q comes
+/// from the QR factorisation of a pseudo-random matrix.
 func makeSPDMatrix(size n: Int, condition: Double, seed: UInt64) throws -> Matrix<Double> {
     let q = try LAPACK.orthonormalFactor(ofQR: makeRandomMatrix(rows: n, columns: n, seed: seed))
     let eigenvalues = (0..<n).map { i in n == 1 ? 1 : pow(condition, Double(i) / Double(n - 1)) }
@@ -67,7 +67,7 @@ func makeSPDMatrix(size n: Int, condition: Double, seed: UInt64) throws -> Matri
     return a
 }
 
-/// A deterministic pseudo-random matrix with entries uniform in [−1, 1).
+/// Returns a deterministic pseudo-random matrix with entries uniform in [−1, 1).
 func makeRandomMatrix(rows: Int, columns: Int, seed: UInt64) -> Matrix<Double> {
     var generator = SplitMix64(seed: seed)
     return try! Matrix(rows: rows, columns: columns, columnMajor: (0..<(rows * columns)).map { _ in generator.nextUniform() })
@@ -79,12 +79,12 @@ func makeRandomMatrix(rows: Int, columns: Int, seed: UInt64) -> Matrix<Double> {
 ///     x = 0; r = b; z = M⁻¹r; p = z
 ///     repeat: α = (r·z)/(p·Ap); x += αp; r −= αAp; z' = M⁻¹r; β = (r·z')/(r_old·z_old); p = z' + βp
 ///
-/// with CGInverseLinearOperator's stopping rule, written independently: a
+/// with CGInverseLinearOperator's stopping rule, written independently. A
 /// column stops after `maxIterations` steps, or when its residual meets
-/// ‖r‖ ≤ tolerance·‖b‖ — the recursive residual exactly 0, or both the
-/// recursive and the true residual b − Ax; when only the recursive one passes,
-/// r is replaced by the true residual. With tolerance 0 this is plain textbook
-/// CG. `inverseDiagonal` is the Jacobi preconditioner's reciprocal diagonal,
+/// ‖r‖ ≤ tolerance·‖b‖: either the recursive residual is exactly 0, or both
+/// the recursive and the true residual b − Ax pass. When only the recursive
+/// one passes, r is replaced by the true residual. With tolerance 0 this is
+/// plain textbook CG. `inverseDiagonal` is the Jacobi preconditioner's reciprocal diagonal,
 /// or `nil` for none.
 func textbookCG(
     _ a: Matrix<Double>, _ b: Matrix<Double>, maxIterations: Int, tolerance: Double = 0, inverseDiagonal: [Double]? = nil
@@ -97,7 +97,22 @@ func textbookCG(
         return zip(r, inverseDiagonal).map { $0 * $1 }
     }
     func dot(_ u: [Double], _ v: [Double]) -> Double { zip(u, v).reduce(0) { $0 + $1.0 * $1.1 } }
-    func product(_ v: [Double]) -> [Double] { (0..<n).map { i in (0..<n).reduce(0.0) { $0 + a[i, $1] * v[$1] } } }
+    // A·v by a plain loop over the column-major entries, written out because
+    // this reference must not share the library's BLAS path.
+    func product(_ v: [Double]) -> [Double] {
+        var result = [Double](repeating: 0, count: n)
+        a.elements.withUnsafeBufferPointer { entries in
+            result.withUnsafeMutableBufferPointer { output in
+                for l in 0..<n {
+                    let factor = v[l]
+                    for i in 0..<n {
+                        output[i] += entries[i + l * n] * factor
+                    }
+                }
+            }
+        }
+        return result
+    }
     for j in 0..<b.columns {
         let rhs = b.column(j)
         let threshold = tolerance * euclideanNorm(rhs)
@@ -137,7 +152,7 @@ func textbookCG(
     return (solution, iterations)
 }
 
-/// A fixed pseudo-random permutation of 0 ..< n (Fisher–Yates).
+/// Returns a fixed pseudo-random permutation of 0 ..< n (Fisher–Yates).
 func makePermutation(_ n: Int, seed: UInt64) -> [Int] {
     var generator = SplitMix64(seed: seed)
     var permutation = Array(0..<n)
@@ -150,8 +165,9 @@ func makePermutation(_ n: Int, seed: UInt64) -> [Int] {
 
 /// Solves the same problem with rows and columns renumbered and maps the
 /// solution back: (ΠᵣAΠ꜀ᵀ)·y = Πᵣb, x = Π꜀ᵀy. In exact arithmetic the
-/// Krylov solvers return the same x; the difference from an unpermuted run
-/// measures their float64 rounding sensitivity, as the fixtures' README does.
+/// Krylov solvers return the same x. The difference from an unpermuted run
+/// therefore measures their float64 rounding sensitivity, as the fixtures'
+/// README does.
 /// A symmetric problem keeps its symmetry because the same permutation is
 /// used for rows and columns when A is square.
 func solvePermuted(
