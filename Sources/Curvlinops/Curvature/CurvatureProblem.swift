@@ -74,7 +74,7 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
 
     /// The most stacked activation entries per layer that one block of
     /// columns may take; `applyOverData` splits the columns into blocks below it.
-    var maxStackedEntries = 1 << 22
+    var maxStackedEntries = 1 << 18
 
     /// The length P of the flat vector.
     var flatSize: Int { parameterShapes.reduce(0) { $0 + $1.reduce(1, *) } }

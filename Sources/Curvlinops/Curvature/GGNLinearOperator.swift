@@ -57,6 +57,8 @@ public struct GGNLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: About 4× the gemm work of a forward pass per column and batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let model = problem.model
@@ -78,6 +80,8 @@ public struct GGNLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradientAndLoss() throws -> (gradient: [Scalar], loss: Scalar) {
         try problem.gradientAndLoss()
     }

@@ -82,11 +82,11 @@ extension Tensor {
             return reshapedUnchecked(newShape)
         }
         return withUnsafeBufferPointer { source in
-            Tensor(shape: newShape) { destination in
+            Tensor(uninitializedShape: newShape, writingEvery: { destination in
                 guard count > 0 else { return }
                 swapAxes(source.baseAddress!, into: destination.baseAddress!,
                          outer: outer, first: first, second: second, inner: inner)
-            }
+            })
         }
     }
 }

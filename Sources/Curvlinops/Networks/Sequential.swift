@@ -154,6 +154,8 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
     ///   fit (see ``outputShape(forInput:)``); ``CurvlinopsError/Kind/nonFiniteValue``
     ///   when it holds NaN or infinite entries.
     /// - Complexity: One gemm per ``Linear`` and ``Conv2d`` layer.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
         if let index = input.firstNonFiniteIndex {
             throw CurvlinopsError.nonFinite(

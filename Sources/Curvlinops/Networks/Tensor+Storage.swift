@@ -10,6 +10,23 @@ extension Tensor {
         }
     }
 
+    /// Creates a tensor whose entries `write` must set, every one of them: the
+    /// buffer starts uninitialised, which saves zeroing memory that a gemm
+    /// with β = 0 or a full copy overwrites.
+    init(uninitializedShape shape: [Int], writingEvery write: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
+        let count = shape.reduce(1, *)
+        let elements = try [Scalar](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+            try write(buffer)
+            initializedCount = count
+        }
+        self.init(uncheckedShape: shape, elements: elements)
+    }
+
+    /// Creates a tensor for a gemm with β = 0 to overwrite; its entries are uninitialised.
+    init(gemmOutputShape shape: [Int]) {
+        self.init(uninitializedShape: shape, writingEvery: { _ in })
+    }
+
     /// Calls `body` with a pointer to the row-major entries.
     ///
     /// - Parameter body: A closure that reads the entries; the pointer is
