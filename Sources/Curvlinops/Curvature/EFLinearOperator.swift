@@ -41,7 +41,7 @@ public struct EFLinearOperator<Scalar: LapackScalar>: LinearOperator {
         let model = problem.model
         let scale = problem.lossScale
         return try problem.applyOverData(x) { evaluation, tangents, k in
-            let outputTangents = try model.jacobianVectorProducts(evaluation.pass, parameterTangents: tangents, count: k).last!!
+            let outputTangents = try model.outputTangents(evaluation.pass, parameterTangents: tangents, count: k)
             let gradients = evaluation.terms.gradients(target: evaluation.batch.target)
             var cotangents = evaluation.terms.gradientOuterProducts(gradients, samples: 1, tangents: outputTangents, count: k)
             cotangents.scale(by: scale)
@@ -50,11 +50,11 @@ public struct EFLinearOperator<Scalar: LapackScalar>: LinearOperator {
         }
     }
 
-    /// The operator itself: the empirical Fisher is symmetric.
+    /// Returns the operator itself, because the empirical Fisher is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
-    /// The gradient ∇L of the data-set loss with respect to the selected
-    /// parameters, and the loss L.
+    /// Computes the gradient ∇L of the data-set loss with respect to the
+    /// selected parameters, and the loss L.
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.

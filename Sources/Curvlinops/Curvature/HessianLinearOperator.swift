@@ -57,11 +57,11 @@ public struct HessianLinearOperator<Scalar: LapackScalar>: LinearOperator {
         }
     }
 
-    /// The operator itself: the Hessian is symmetric.
+    /// Returns the operator itself, because the Hessian is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
-    /// The gradient ∇L of the data-set loss with respect to the selected
-    /// parameters, and the loss L.
+    /// Computes the gradient ∇L of the data-set loss with respect to the
+    /// selected parameters, and the loss L.
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.

@@ -10,7 +10,7 @@ public struct ReLU: Layer {
 
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
-    /// The input shape, unchanged.
+    /// Returns the input shape unchanged.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for an input without a batch axis.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
@@ -29,7 +29,7 @@ public struct Sigmoid: Layer {
 
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
-    /// The input shape, unchanged.
+    /// Returns the input shape unchanged.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for an input without a batch axis.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
@@ -48,7 +48,7 @@ public struct Tanh: Layer {
 
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
-    /// The input shape, unchanged.
+    /// Returns the input shape unchanged.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for an input without a batch axis.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
@@ -88,7 +88,7 @@ extension Tanh: ElementwiseActivation {
     var function: ActivationFunction { .tanh }
 }
 
-/// The output shape of an element-wise layer: the input's, which needs a batch axis.
+/// Returns the output shape of an element-wise layer, the input's, which needs a batch axis.
 func elementwiseOutputShape(_ inputShape: [Int], layer: any Layer) throws -> [Int] {
     guard !inputShape.isEmpty else {
         throw CurvlinopsError.shapeMismatch("\(layer) got a scalar input; expected a batch axis.")
@@ -123,7 +123,7 @@ extension ElementwiseActivation {
             parameters: [])
     }
 
-    /// The input part g ⊙ σ''(x) ⊙ ẋⱼ; an activation has no parameters.
+    /// Computes the input part g ⊙ σ''(x) ⊙ ẋⱼ. An activation has no parameters.
     func secondOrderTerms<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?,
@@ -140,7 +140,7 @@ extension ElementwiseActivation {
     }
 }
 
-/// σ(x) for every entry.
+/// Applies σ to every entry.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 func activate<Scalar: LapackScalar>(_ function: ActivationFunction, _ input: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -158,7 +158,7 @@ func activate<Scalar: LapackScalar>(_ function: ActivationFunction, _ input: Ten
     }
 }
 
-/// Each of the k stacked copies in `vectors` times σ'(x), entry by entry.
+/// Multiplies each of the k stacked copies in `vectors` by σ'(x), entry by entry.
 ///
 /// σ' comes from the output y: ReLU 1[x > 0] (0 at x = 0, as in PyTorch),
 /// sigmoid y(1 − y), tanh 1 − y².
@@ -186,7 +186,7 @@ func multiplyByDerivative<Scalar: LapackScalar>(
     return multiplyEveryCopy(vectors, by: derivatives, count: k)
 }
 
-/// Each of the k stacked copies in `vectors` times g ⊙ σ''(x), entry by entry.
+/// Multiplies each of the k stacked copies in `vectors` by g ⊙ σ''(x), entry by entry.
 ///
 /// σ'' from the output y: sigmoid y(1 − y)(1 − 2y), tanh −2y(1 − y²); ReLU has none.
 @_specialize(where Scalar == Float)
@@ -232,7 +232,7 @@ private func multiplyEveryCopy<Scalar: LapackScalar>(
     }
 }
 
-/// The logistic sigmoid 1 / (1 + e^(−x)), computed without overflow for large |x|.
+/// Computes the logistic sigmoid 1 / (1 + e^(−x)) without overflow for large |x|.
 func logisticSigmoid<Scalar: LapackScalar>(_ x: Scalar) -> Scalar {
     let value = Double(x)
     if value >= 0 {

@@ -28,7 +28,7 @@ extension CrossEntropyLoss: DifferentiableLoss {
         }
         if let index = invalid {
             throw CurvlinopsError.invalidArgument(
-                "\(self): \(argument) holds \(target.elements[index]) at flat index \(index); expected a class index, a whole number in 0..<\(classes).")
+                "\(self): \(argument) contains the invalid class index \(target.elements[index]) at flat index \(index); expected a whole number in 0..<\(classes).")
         }
     }
 
@@ -110,7 +110,7 @@ extension CrossEntropyLoss: DifferentiableLoss {
         }
     }
 
-    /// One class per row from Categorical(softmax f), by inverting the cumulative distribution.
+    /// Draws one class per row from Categorical(softmax f) by inverting the cumulative distribution.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     func sampleTargets<Scalar: LapackScalar>(

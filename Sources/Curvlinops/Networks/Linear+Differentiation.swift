@@ -1,7 +1,7 @@
 // Linear as a row-major matrix map: an input [batch, …, in] is X with
 // R = count / in rows, the output is Y = X·Wᵀ + 1·bᵀ with R rows. Every
-// product below is one gemm over all rows and all k vectors; k products that
-// share X or the output gradient are merged into one gemm by moving k next to
+// product below is one gemm over all rows and all k vectors. The k products
+// that share X or the output gradient become one gemm by moving k next to
 // the feature axis (`swappingAxes`).
 
 extension Linear: DifferentiableLayer {
@@ -163,7 +163,7 @@ func addSwapped<Scalar: LapackScalar>(
     }
 }
 
-/// A tensor with entries drawn uniformly from [−bound, bound].
+/// Draws a tensor with entries uniform in [−bound, bound].
 func uniformTensor<Scalar: LapackScalar, Generator: RandomNumberGenerator>(
     shape: [Int], bound: Scalar, using generator: inout Generator
 ) -> Tensor<Scalar> {

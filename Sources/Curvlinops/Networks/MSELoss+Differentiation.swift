@@ -82,7 +82,7 @@ extension MSELoss: DifferentiableLoss {
     }
 }
 
-/// The term layout of MSE and BCE: terms along the last axis.
+/// Returns the term layout of MSE and BCE, whose terms lie along the last axis.
 func lastAxisTermLayout(outputShape: [Int], loss: any Loss) throws -> LossTermLayout {
     guard outputShape.count >= 2, outputShape[0] >= 1, outputShape.last! >= 1 else {
         throw CurvlinopsError.shapeMismatch(

@@ -47,16 +47,17 @@ extension Tensor {
         try elements.withUnsafeMutableBufferPointer(body)
     }
 
-    /// The same entries under another shape; the caller guarantees equal counts.
+    /// Returns the same entries under another shape with the same count (checked by a precondition).
     func reshapedUnchecked(_ newShape: [Int]) -> Tensor {
         Tensor(uncheckedShape: newShape, elements: elements)
     }
 
-    /// Creates a tensor without checking that the shape fits the entries.
+    /// Creates a tensor from a shape the library computed itself, trapping
+    /// instead of throwing when the shape does not fit the entries.
     init(uncheckedShape shape: [Int], elements: [Scalar]) {
-        precondition(shape.reduce(1, *) == elements.count,
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == elements.count,
                      "Tensor shape \(shape) does not fit \(elements.count) entries")
-        // The throwing initialiser cannot fail once the count is checked.
+        // With the precondition met, the throwing initialiser cannot fail.
         self = try! Tensor(shape: shape, elements: elements)
     }
 

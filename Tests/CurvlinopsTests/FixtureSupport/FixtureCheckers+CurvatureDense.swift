@@ -46,7 +46,7 @@ extension FixtureCheckers {
         }
     }
 
-    /// The reference values of a number, vector or matrix in column-major order.
+    /// Reads the reference values of a number, vector or matrix in column-major order.
     private static func expectedValues(_ value: Any?, _ key: String) throws -> [Double] {
         if let number = value as? NSNumber {
             return [number.doubleValue]
