@@ -177,7 +177,7 @@ extension KFACInverseLinearOperator {
                   retryInDoublePrecision: configuration.retryInDoublePrecision)
 
         guard configuration.base == baseKind else {
-            throw StateReader.error(owner, "the state was saved from the inverse of a \(configuration.base); the operator is a \(baseKind).")
+            throw StateReader.error(owner, "the state was saved from the inverse of \(configuration.base); the operator is \(baseKind).")
         }
         if case .ekfac = base, !damping.isExact {
             throw StateReader.error(owner, "the state has \(configuration.damping.mode) damping for EKFAC, which supports exact damping only; the file is corrupt.")

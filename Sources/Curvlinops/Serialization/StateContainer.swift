@@ -208,7 +208,7 @@ struct StateReader {
     /// Checks the kind of operator the state was saved from.
     func expectKind(_ kind: String) throws {
         guard header.kind == kind else {
-            throw Self.error(owner, "the state was saved from a \(header.kind); expected the state of a \(kind).")
+            throw Self.error(owner, "the state was saved by \(header.kind); expected the state of \(kind).")
         }
     }
 
