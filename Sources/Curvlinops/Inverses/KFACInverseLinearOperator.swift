@@ -49,7 +49,7 @@ public struct KFACInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
 
     let base: Base
 
-    /// How KFAC is damped before inverting.
+    /// The damping added to KFAC before inverting.
     public let damping: KFACDamping<Scalar>
 
     /// Whether the factorised factors are kept after the first apply.
@@ -239,7 +239,7 @@ public struct KFACInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
         return try applyKroneckerBlocks(prepared.actions, to: x, size: inputSize)
     }
 
-    /// The inverse itself: the matrix is symmetric.
+    /// Returns the operator itself, because the matrix is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
     func preparedInverse() throws -> PreparedKFACInverse<Scalar> {
