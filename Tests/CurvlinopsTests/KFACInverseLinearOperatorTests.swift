@@ -227,6 +227,27 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
         }
     }
 
+    // MARK: Digits fixture
+
+    /// The trained digits MLP's stored KFAC factors, inverted with the recorded arguments, applied to V.
+    func testDigitsFixtureInverseTimesV() throws {
+        for file in try FixtureFile.files(ofFamily: "digits_mlp") {
+            let record = try fixtureObject(file.root["kfac"], "kfac")
+            let arguments = try fixtureObject(record["constructor_arguments"], "constructor_arguments")
+            let kfac = try KroneckerFixtureCase.kfac(factorsIn: record, layout: file.root["layout"], arguments: arguments)
+            let v = try FixtureTensor(file.root["V"], "V").matrix(Double.self)
+            for key in ["kfac_inverse", "kfac_inverse_exact_damping"] {
+                let entry = try fixtureObject(file.root[key], key)
+                let inverseArguments = try fixtureObject(entry["inverse_constructor_arguments"], "inverse_constructor_arguments")
+                let inverse = try KFACInverseFixtureChecker.inverse(of: kfac, arguments: inverseArguments)
+                let expected = try FixtureTensor(entry["kfac_inverse_times_V"], "kfac_inverse_times_V")
+                if let mismatch = fixtureMismatch(try inverse.apply(v).rowMajorElements, expected.data, rtol: 1e-8, atol: 0) {
+                    XCTFail("\(file.name) \(key): kfac_inverse_times_V: \(mismatch)")
+                }
+            }
+        }
+    }
+
     // MARK: EKFAC
 
     func testEKFACExactDampingEqualsDenseInverse() throws {
