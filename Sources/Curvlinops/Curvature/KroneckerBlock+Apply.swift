@@ -10,9 +10,6 @@ enum KroneckerBlockAction<Scalar: LapackScalar>: Sendable {
     /// kron(Q_L, Q_R)·diag(S)·kron(Q_L, Q_R)ᵀ of EKFAC and of exact damping,
     /// with S a d_out × c matrix and ∘ the entry-wise product.
     case eigenbasis(left: Matrix<Scalar>, right: Matrix<Scalar>?, scaling: Matrix<Scalar>)
-
-    /// M ↦ (L_L·L_Lᵀ)⁻¹·M·(L_R·L_Rᵀ)⁻¹ from lower Cholesky factors, by triangular solves.
-    case choleskySolve(left: Matrix<Scalar>, right: Matrix<Scalar>?)
 }
 
 /// Applies a block-diagonal Kronecker-factored operator to the columns of `x`.
@@ -28,7 +25,9 @@ enum KroneckerBlockAction<Scalar: LapackScalar>: Sendable {
 ///
 /// The first right multiplication reads the gathered matrices transposed and
 /// the last one writes them transposed, which saves the permutation that the
-/// flat layout (row-major M_j, column after column) would otherwise need.
+/// flat layout (row-major M_j, column after column) would otherwise need. Two
+/// buffers of the largest block's size serve all blocks in turn, because
+/// fresh memory costs a page fault per page on first touch.
 ///
 /// - Parameters:
 ///   - actions: One action per block; the blocks must cover every entry of the flat vector once.
@@ -37,7 +36,8 @@ enum KroneckerBlockAction<Scalar: LapackScalar>: Sendable {
 /// - Returns: The output, `size` × k.
 /// - Throws: ``CurvlinopsError/Kind/unsupported`` when a dimension exceeds the 32-bit BLAS range.
 /// - Complexity: Per block of c columns and d_out rows, 2·k·d_out·c·(d_out + c) flops
-///   for a product or a Cholesky solve and twice that for an eigenbasis action.
+///   for a product and twice that for an eigenbasis action;
+///   2·k·max(d_out·c) scalars of workspace.
 func applyKroneckerBlocks<Scalar: LapackScalar>(
     _ actions: [(block: KroneckerBlock, action: KroneckerBlockAction<Scalar>)],
     to x: Matrix<Scalar>, size: Int
@@ -45,42 +45,35 @@ func applyKroneckerBlocks<Scalar: LapackScalar>(
     precondition(x.rows == size, "applyKroneckerBlocks: x has \(x.rows) rows, expected \(size)")
     let k = x.columns
     var output = Matrix<Scalar>(zeros: size, k)
-    guard k > 0 else { return output }
+    guard k > 0, let largest = actions.map({ $0.block.rows * $0.block.columns }).max() else { return output }
+    let workspace = KroneckerWorkspace<Scalar>(capacity: largest * k)
     try x.withUnsafeBufferPointer { input in
         try output.withUnsafeMutableBufferPointer { result in
             for (block, action) in actions {
                 let flat = FlatBlockView(block: block, leadingDimension: size, count: k)
-                try apply(action, on: flat, from: input, into: result)
+                var stack = StackedMatrices(flat: flat, workspace: workspace)
+                try stack.apply(action, from: input, into: result)
             }
         }
     }
     return output
 }
 
-private func apply<Scalar: LapackScalar>(
-    _ action: KroneckerBlockAction<Scalar>, on flat: FlatBlockView,
-    from input: UnsafeBufferPointer<Scalar>, into result: UnsafeMutableBufferPointer<Scalar>
-) throws {
-    switch action {
-    case let .product(left, right):
-        var stack = try StackedMatrices<Scalar>.gather(flat, from: input, rightMultipliedBy: right, transposed: false)
-        try stack.multiplyLeft(by: left, transposed: false)
-        stack.scatter(flat, into: result)
+/// Two scratch buffers that the blocks of one apply share.
+///
+/// Thread safety: an instance belongs to one apply call and is never shared.
+final class KroneckerWorkspace<Scalar: LapackScalar> {
+    let first: UnsafeMutablePointer<Scalar>
+    let second: UnsafeMutablePointer<Scalar>
 
-    case let .eigenbasis(left, right, scaling):
-        var stack = try StackedMatrices<Scalar>.gather(flat, from: input, rightMultipliedBy: right, transposed: false)
-        try stack.multiplyLeft(by: left, transposed: true)
-        stack.multiplyEntries(by: scaling)
-        try stack.multiplyLeft(by: left, transposed: false)
-        try stack.scatter(flat, into: result, rightMultipliedBy: right, transposed: true)
+    init(capacity: Int) {
+        first = .allocate(capacity: capacity)
+        second = .allocate(capacity: capacity)
+    }
 
-    case let .choleskySolve(left, right):
-        var stack = try StackedMatrices<Scalar>.gather(flat, from: input, rightMultipliedBy: nil, transposed: false)
-        if let right {
-            try stack.solveRight(cholesky: right)
-        }
-        try stack.solveLeft(cholesky: left)
-        stack.scatter(flat, into: result)
+    deinit {
+        first.deallocate()
+        second.deallocate()
     }
 }
 
@@ -97,236 +90,234 @@ struct FlatBlockView {
     var inputDimension: Int { block.inputDimension }
 }
 
-/// The k matrices M_j (d_out × c) of one block in the layout (o, j, i):
-/// entry M_j[o, i] at `o + rows·(j + count·i)`.
+/// The k matrices M_j (d_out × c) of one block, in the layout (o, j, i) —
+/// entry M_j[o, i] at `o + rows·(j + count·i)` — in `current`, with `spare`
+/// for the result of the next gemm.
 struct StackedMatrices<Scalar: LapackScalar> {
-    let rows: Int
-    let columns: Int
-    let count: Int
-    var values: [Scalar]
+    let flat: FlatBlockView
+    private var current: UnsafeMutablePointer<Scalar>
+    private var spare: UnsafeMutablePointer<Scalar>
+    // Keeps the buffers alive while the pointers are in use.
+    private let workspace: KroneckerWorkspace<Scalar>
 
-    private var stackedRows: Int { rows * count }
+    private var rows: Int { flat.rows }
+    private var columns: Int { flat.columns }
+    private var count: Int { flat.count }
+    private var stackedRows: Int { flat.rows * flat.count }
 
-    /// Gathers the block's matrices from the flat buffer, multiplied from the
-    /// right by R (or Rᵀ) when R is given.
-    static func gather(
-        _ flat: FlatBlockView, from input: UnsafeBufferPointer<Scalar>,
-        rightMultipliedBy right: Matrix<Scalar>?, transposed: Bool
-    ) throws -> StackedMatrices {
-        let (rows, columns, count) = (flat.rows, flat.columns, flat.count)
+    init(flat: FlatBlockView, workspace: KroneckerWorkspace<Scalar>) {
+        self.flat = flat
+        self.workspace = workspace
+        self.current = workspace.first
+        self.spare = workspace.second
+    }
+
+    /// Reads the block from `input`, applies the action and writes the block into `result`.
+    mutating func apply(
+        _ action: KroneckerBlockAction<Scalar>,
+        from input: UnsafeBufferPointer<Scalar>, into result: UnsafeMutableBufferPointer<Scalar>
+    ) throws {
+        switch action {
+        case let .product(left, right):
+            try gather(from: input, rightMultipliedBy: right)
+            try multiplyLeft(by: left, transposed: false)
+            scatter(into: result)
+
+        case let .eigenbasis(left, right, scaling):
+            try gather(from: input, rightMultipliedBy: right)
+            try multiplyLeft(by: left, transposed: true)
+            multiplyEntries(by: scaling)
+            try multiplyLeft(by: left, transposed: false)
+            try scatter(into: result, rightMultipliedByTransposeOf: right)
+        }
+    }
+
+    private mutating func swapBuffers() {
+        swap(&current, &spare)
+    }
+
+    /// Gathers the block's matrices, multiplied from the right by R when R is given.
+    private mutating func gather(
+        from input: UnsafeBufferPointer<Scalar>, rightMultipliedBy right: Matrix<Scalar>?
+    ) throws {
         guard let right else {
-            return StackedMatrices(rows: rows, columns: columns, count: count,
-                                   values: gatherPermuted(flat, from: input))
+            gatherPermuted(flat, from: input, into: current)
+            return
         }
         // The transposed stack Mᵀ_1 … Mᵀ_k (layout (i, o, j)) is a c × (d_out·k)
         // matrix whose transpose times R is the stack M_j·R in layout (o, j, i).
-        let transposedStack = gatherTransposed(flat, from: input)
-        var values = [Scalar](repeating: 0, count: rows * columns * count)
-        try transposedStack.withUnsafeBufferPointer { a in
-            try right.withUnsafeBufferPointer { b in
-                try values.withUnsafeMutableBufferPointer { c in
-                    try rawGemm(
-                        transposeA: true, transposeB: transposed, m: rows * count, n: columns, k: columns,
-                        a: a.baseAddress!, lda: columns, b: b.baseAddress!, ldb: columns,
-                        c: c.baseAddress!, ldc: rows * count)
-                }
-            }
+        gatherTransposed(flat, from: input, into: current)
+        let (height, columns, source, target) = (stackedRows, self.columns, current, spare)
+        try right.withUnsafeBufferPointer { b in
+            try rawGemm(
+                transposeA: true, transposeB: false, m: height, n: columns, k: columns,
+                a: source, lda: columns, b: b.baseAddress!, ldb: columns, c: target, ldc: height)
         }
-        return StackedMatrices(rows: rows, columns: columns, count: count, values: values)
+        swapBuffers()
     }
 
     /// M_j ← op(L)·M_j for every j, one gemm.
-    mutating func multiplyLeft(by left: Matrix<Scalar>, transposed: Bool) throws {
-        var product = [Scalar](repeating: 0, count: values.count)
-        let (rows, width) = (self.rows, columns * count)
-        try values.withUnsafeBufferPointer { b in
-            try left.withUnsafeBufferPointer { a in
-                try product.withUnsafeMutableBufferPointer { c in
-                    try rawGemm(
-                        transposeA: transposed, transposeB: false, m: rows, n: width, k: rows,
-                        a: a.baseAddress!, lda: rows, b: b.baseAddress!, ldb: rows,
-                        c: c.baseAddress!, ldc: rows)
-                }
-            }
+    private mutating func multiplyLeft(by left: Matrix<Scalar>, transposed: Bool) throws {
+        let (rows, width, source, target) = (self.rows, columns * count, current, spare)
+        try left.withUnsafeBufferPointer { a in
+            try rawGemm(
+                transposeA: transposed, transposeB: false, m: rows, n: width, k: rows,
+                a: a.baseAddress!, lda: rows, b: source, ldb: rows, c: target, ldc: rows)
         }
-        values = product
+        swapBuffers()
     }
 
     /// M_j ← S ∘ M_j for every j, with S a d_out × c matrix.
-    mutating func multiplyEntries(by scaling: Matrix<Scalar>) {
+    private func multiplyEntries(by scaling: Matrix<Scalar>) {
         precondition(scaling.rows == rows && scaling.columns == columns,
                      "StackedMatrices.multiplyEntries: scaling is \(scaling.rows) × \(scaling.columns), expected \(rows) × \(columns)")
-        let (rows, columns, count) = (self.rows, self.columns, self.count)
-        values.withUnsafeMutableBufferPointer { v in
-            scaling.withUnsafeBufferPointer { s in
-                for i in 0..<columns {
-                    let scale = s.baseAddress! + rows * i
-                    for j in 0..<count {
-                        let target = v.baseAddress! + rows * (j + count * i)
-                        for o in 0..<rows {
-                            target[o] *= scale[o]
-                        }
+        let (rows, columns, count, values) = (self.rows, self.columns, self.count, current)
+        scaling.withUnsafeBufferPointer { s in
+            for i in 0..<columns {
+                let scale = s.baseAddress! + rows * i
+                for j in 0..<count {
+                    let target = values + rows * (j + count * i)
+                    for o in 0..<rows {
+                        target[o] *= scale[o]
                     }
                 }
-            }
-        }
-    }
-
-    /// M_j ← (L·Lᵀ)⁻¹·M_j for every j, two triangular solves.
-    mutating func solveLeft(cholesky lower: Matrix<Scalar>) throws {
-        let (rows, width) = (self.rows, columns * count)
-        try lower.withUnsafeBufferPointer { a in
-            try values.withUnsafeMutableBufferPointer { b in
-                try rawTrsm(leftSide: true, transpose: false, m: rows, n: width, a: a.baseAddress!, lda: rows,
-                            b: b.baseAddress!, ldb: rows)
-                try rawTrsm(leftSide: true, transpose: true, m: rows, n: width, a: a.baseAddress!, lda: rows,
-                            b: b.baseAddress!, ldb: rows)
-            }
-        }
-    }
-
-    /// M_j ← M_j·(L·Lᵀ)⁻¹ for every j, two triangular solves.
-    mutating func solveRight(cholesky lower: Matrix<Scalar>) throws {
-        let (height, columns) = (stackedRows, self.columns)
-        try lower.withUnsafeBufferPointer { a in
-            try values.withUnsafeMutableBufferPointer { b in
-                try rawTrsm(leftSide: false, transpose: true, m: height, n: columns, a: a.baseAddress!, lda: columns,
-                            b: b.baseAddress!, ldb: height)
-                try rawTrsm(leftSide: false, transpose: false, m: height, n: columns, a: a.baseAddress!, lda: columns,
-                            b: b.baseAddress!, ldb: height)
             }
         }
     }
 
     /// Writes the matrices back into the flat buffer.
-    func scatter(_ flat: FlatBlockView, into result: UnsafeMutableBufferPointer<Scalar>) {
-        let (rows, count, inputDimension) = (self.rows, self.count, flat.inputDimension)
-        let block = flat.block
-        values.withUnsafeBufferPointer { v in
-            let source = v.baseAddress!
-            for j in 0..<count {
-                let column = result.baseAddress! + j * flat.leadingDimension
-                if block.kind != .bias {
-                    let weight = column + block.weightOffset
-                    for i in 0..<inputDimension {
-                        let from = source + rows * (j + count * i)
-                        for o in 0..<rows {
-                            weight[o * inputDimension + i] = from[o]
-                        }
-                    }
-                }
-                if block.hasBiasColumn {
-                    let from = source + rows * (j + count * inputDimension)
-                    (column + block.biasOffset).update(from: from, count: rows)
-                }
-            }
-        }
+    private func scatter(into result: UnsafeMutableBufferPointer<Scalar>) {
+        scatterPermuted(flat, from: current, into: result)
     }
 
-    /// Writes M_j·op(R) back into the flat buffer; the product comes out of one
+    /// Writes M_j·Rᵀ back into the flat buffer; the product comes out of one
     /// gemm already in the flat layout.
-    func scatter(
-        _ flat: FlatBlockView, into result: UnsafeMutableBufferPointer<Scalar>,
-        rightMultipliedBy right: Matrix<Scalar>?, transposed: Bool
+    private mutating func scatter(
+        into result: UnsafeMutableBufferPointer<Scalar>, rightMultipliedByTransposeOf right: Matrix<Scalar>?
     ) throws {
         guard let right else {
-            scatter(flat, into: result)
+            scatter(into: result)
             return
         }
-        // (M_j·op(R))ᵀ = op(R)ᵀ·M_jᵀ for all j at once: a c × (d_out·k) matrix in layout (i, o, j).
-        var transposedStack = [Scalar](repeating: 0, count: values.count)
-        let (height, columns) = (stackedRows, self.columns)
+        // (M_j·Rᵀ)ᵀ = R·M_jᵀ for all j at once: a c × (d_out·k) matrix in layout (i, o, j).
+        let (height, columns, source, target) = (stackedRows, self.columns, current, spare)
         try right.withUnsafeBufferPointer { a in
-            try values.withUnsafeBufferPointer { b in
-                try transposedStack.withUnsafeMutableBufferPointer { c in
-                    try rawGemm(
-                        transposeA: !transposed, transposeB: true, m: columns, n: height, k: columns,
-                        a: a.baseAddress!, lda: columns, b: b.baseAddress!, ldb: height,
-                        c: c.baseAddress!, ldc: columns)
-                }
-            }
+            try rawGemm(
+                transposeA: false, transposeB: true, m: columns, n: height, k: columns,
+                a: a.baseAddress!, lda: columns, b: source, ldb: height, c: target, ldc: columns)
         }
-        scatterTransposed(transposedStack, flat, into: result)
+        swapBuffers()
+        scatterTransposed(flat, from: current, into: result)
     }
 }
 
 /// Copies the block's matrices into layout (o, j, i).
 private func gatherPermuted<Scalar: LapackScalar>(
-    _ flat: FlatBlockView, from input: UnsafeBufferPointer<Scalar>
-) -> [Scalar] {
-    let (rows, columns, count, inputDimension) = (flat.rows, flat.columns, flat.count, flat.inputDimension)
+    _ flat: FlatBlockView, from input: UnsafeBufferPointer<Scalar>, into target: UnsafeMutablePointer<Scalar>
+) {
+    let (rows, count, inputDimension) = (flat.rows, flat.count, flat.inputDimension)
     let block = flat.block
-    return [Scalar](unsafeUninitializedCapacity: rows * columns * count) { buffer, initialized in
-        let target = buffer.baseAddress!
-        for j in 0..<count {
-            let column = input.baseAddress! + j * flat.leadingDimension
-            if block.kind != .bias {
-                let weight = column + block.weightOffset
-                for i in 0..<inputDimension {
-                    let to = target + rows * (j + count * i)
-                    for o in 0..<rows {
-                        (to + o).initialize(to: weight[o * inputDimension + i])
-                    }
-                }
-            }
-            if block.hasBiasColumn {
-                let to = target + rows * (j + count * inputDimension)
-                to.initialize(from: column + block.biasOffset, count: rows)
-            }
+    for j in 0..<count {
+        let column = input.baseAddress! + j * flat.leadingDimension
+        if block.kind != .bias {
+            transposeTile(
+                from: column + block.weightOffset, rowStride: inputDimension, columnStride: 1,
+                to: target + rows * j, rowStride: 1, columnStride: rows * count,
+                rows: rows, columns: inputDimension)
         }
-        initialized = rows * columns * count
+        if block.hasBiasColumn {
+            (target + rows * (j + count * inputDimension)).update(from: column + block.biasOffset, count: rows)
+        }
     }
 }
 
 /// Copies the block's matrices into layout (i, o, j), the flat layout with
 /// the bias entry appended to each weight row of a joint block.
 private func gatherTransposed<Scalar: LapackScalar>(
-    _ flat: FlatBlockView, from input: UnsafeBufferPointer<Scalar>
-) -> [Scalar] {
+    _ flat: FlatBlockView, from input: UnsafeBufferPointer<Scalar>, into target: UnsafeMutablePointer<Scalar>
+) {
     let (rows, columns, count, inputDimension) = (flat.rows, flat.columns, flat.count, flat.inputDimension)
     let block = flat.block
-    return [Scalar](unsafeUninitializedCapacity: rows * columns * count) { buffer, initialized in
-        let target = buffer.baseAddress!
-        for j in 0..<count {
-            let column = input.baseAddress! + j * flat.leadingDimension
-            let destination = target + columns * rows * j
-            switch block.kind {
-            case .weight:
-                destination.initialize(from: column + block.weightOffset, count: rows * inputDimension)
-            case .bias:
-                destination.initialize(from: column + block.biasOffset, count: rows)
-            case .joint:
-                for o in 0..<rows {
-                    let row = destination + columns * o
-                    row.initialize(from: column + block.weightOffset + o * inputDimension, count: inputDimension)
-                    (row + inputDimension).initialize(to: column[block.biasOffset + o])
-                }
+    for j in 0..<count {
+        let column = input.baseAddress! + j * flat.leadingDimension
+        let destination = target + columns * rows * j
+        switch block.kind {
+        case .weight:
+            destination.update(from: column + block.weightOffset, count: rows * inputDimension)
+        case .bias:
+            destination.update(from: column + block.biasOffset, count: rows)
+        case .joint:
+            for o in 0..<rows {
+                let row = destination + columns * o
+                row.update(from: column + block.weightOffset + o * inputDimension, count: inputDimension)
+                row[inputDimension] = column[block.biasOffset + o]
             }
         }
-        initialized = rows * columns * count
+    }
+}
+
+/// Writes matrices in layout (o, j, i) into the flat buffer.
+private func scatterPermuted<Scalar: LapackScalar>(
+    _ flat: FlatBlockView, from source: UnsafeMutablePointer<Scalar>, into result: UnsafeMutableBufferPointer<Scalar>
+) {
+    let (rows, count, inputDimension) = (flat.rows, flat.count, flat.inputDimension)
+    let block = flat.block
+    for j in 0..<count {
+        let column = result.baseAddress! + j * flat.leadingDimension
+        if block.kind != .bias {
+            transposeTile(
+                from: source + rows * j, rowStride: 1, columnStride: rows * count,
+                to: column + block.weightOffset, rowStride: inputDimension, columnStride: 1,
+                rows: rows, columns: inputDimension)
+        }
+        if block.hasBiasColumn {
+            (column + block.biasOffset).update(from: source + rows * (j + count * inputDimension), count: rows)
+        }
     }
 }
 
 /// Writes matrices in layout (i, o, j) into the flat buffer.
 private func scatterTransposed<Scalar: LapackScalar>(
-    _ stack: [Scalar], _ flat: FlatBlockView, into result: UnsafeMutableBufferPointer<Scalar>
+    _ flat: FlatBlockView, from source: UnsafeMutablePointer<Scalar>, into result: UnsafeMutableBufferPointer<Scalar>
 ) {
     let (rows, columns, count, inputDimension) = (flat.rows, flat.columns, flat.count, flat.inputDimension)
     let block = flat.block
-    stack.withUnsafeBufferPointer { s in
-        for j in 0..<count {
-            let column = result.baseAddress! + j * flat.leadingDimension
-            let source = s.baseAddress! + columns * rows * j
-            switch block.kind {
-            case .weight:
-                (column + block.weightOffset).update(from: source, count: rows * inputDimension)
-            case .bias:
-                (column + block.biasOffset).update(from: source, count: rows)
-            case .joint:
-                for o in 0..<rows {
-                    let row = source + columns * o
-                    (column + block.weightOffset + o * inputDimension).update(from: row, count: inputDimension)
-                    column[block.biasOffset + o] = row[inputDimension]
+    for j in 0..<count {
+        let column = result.baseAddress! + j * flat.leadingDimension
+        let stack = source + columns * rows * j
+        switch block.kind {
+        case .weight:
+            (column + block.weightOffset).update(from: stack, count: rows * inputDimension)
+        case .bias:
+            (column + block.biasOffset).update(from: stack, count: rows)
+        case .joint:
+            for o in 0..<rows {
+                let row = stack + columns * o
+                (column + block.weightOffset + o * inputDimension).update(from: row, count: inputDimension)
+                column[block.biasOffset + o] = row[inputDimension]
+            }
+        }
+    }
+}
+
+/// Copies a rows × columns matrix between two strided layouts in square
+/// tiles, so that both the reads and the writes stay within a few cache lines.
+@inline(__always)
+private func transposeTile<Scalar>(
+    from source: UnsafePointer<Scalar>, rowStride sourceRowStride: Int, columnStride sourceColumnStride: Int,
+    to target: UnsafeMutablePointer<Scalar>, rowStride targetRowStride: Int, columnStride targetColumnStride: Int,
+    rows: Int, columns: Int
+) {
+    let tile = 16
+    for rowStart in stride(from: 0, to: rows, by: tile) {
+        let rowEnd = min(rowStart + tile, rows)
+        for columnStart in stride(from: 0, to: columns, by: tile) {
+            let columnEnd = min(columnStart + tile, columns)
+            for row in rowStart..<rowEnd {
+                let from = source + row * sourceRowStride
+                let to = target + row * targetRowStride
+                for column in columnStart..<columnEnd {
+                    to[column * targetColumnStride] = from[column * sourceColumnStride]
                 }
             }
         }
@@ -351,17 +342,4 @@ func rawGemm<Scalar: LapackScalar>(
         a: a, lda: try lapackInteger(max(1, lda), "lda", routine: "gemm"),
         b: b, ldb: try lapackInteger(max(1, ldb), "ldb", routine: "gemm"),
         beta: 0, c: c, ldc: try lapackInteger(max(1, ldc), "ldc", routine: "gemm"))
-}
-
-/// B ← op(L)⁻¹·B (`leftSide`) or B ← B·op(L)⁻¹ for a lower triangular L, on raw buffers.
-private func rawTrsm<Scalar: LapackScalar>(
-    leftSide: Bool, transpose: Bool, m: Int, n: Int,
-    a: UnsafePointer<Scalar>, lda: Int, b: UnsafeMutablePointer<Scalar>, ldb: Int
-) throws {
-    guard m > 0, n > 0 else { return }
-    Scalar.trsm(
-        leftSide: leftSide, lower: true, transpose: transpose, unitDiagonal: false,
-        m: try lapackInteger(m, "m", routine: "trsm"), n: try lapackInteger(n, "n", routine: "trsm"),
-        alpha: 1, a: a, lda: try lapackInteger(max(1, lda), "lda", routine: "trsm"),
-        b: b, ldb: try lapackInteger(max(1, ldb), "ldb", routine: "trsm"))
 }
