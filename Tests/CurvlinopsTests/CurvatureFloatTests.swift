@@ -5,7 +5,7 @@ import XCTest
 /// the fixture problems (MLPs with every loss, a convolutional network).
 final class CurvatureFloatTests: XCTestCase {
     /// Float has a unit roundoff of 6·10⁻⁸. Each entry here is a sum of a few
-    /// hundred products through two or three layers; the measured worst case
+    /// hundred products through two or three layers. The measured worst case
     /// over these problems is 3·10⁻⁷ of the largest entry. The bound 10⁻⁵
     /// leaves a margin for other BLAS builds, while an error in a Float-only
     /// path (a conversion, a precision-dependent constant) would be of order 1.

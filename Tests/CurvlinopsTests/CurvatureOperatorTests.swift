@@ -2,7 +2,7 @@ import XCTest
 @testable import Curvlinops
 
 /// Identities of the curvature operators on random networks, in double
-/// precision unless a test says otherwise.
+/// precision unless a test states otherwise.
 final class CurvatureOperatorTests: XCTestCase {
     /// GGN = κρ² Σ Jᵀ H J and EF = κρ² Σ (Jᵀ∇l)(Jᵀ∇l)ᵀ, with the Jacobian J of
     /// every loss term built densely (and checked against finite differences)
@@ -222,7 +222,7 @@ final class CurvatureOperatorTests: XCTestCase {
         assertClose(hessian.elements, ggn.elements, rtol: 1e-12, label)
     }
 
-    /// The Jacobian of a batch's outputs (row-major flat index) with respect
+    /// Builds the Jacobian of a batch's outputs (row-major flat index) with respect
     /// to the named parameters, from the library's forward-mode products on
     /// the identity, checked against central differences.
     private func denseJacobian(_ problem: NetworkProblem<Double>, input: Tensor<Double>, names: [String]) throws -> Matrix<Double> {
@@ -239,7 +239,7 @@ final class CurvatureOperatorTests: XCTestCase {
             offset += size
         }
         let pass = try problem.model.forwardPass(input)
-        let outputTangents = try problem.model.jacobianVectorProducts(pass, parameterTangents: tangents, count: parameterCount).last!!
+        let outputTangents = try problem.model.outputTangents(pass, parameterTangents: tangents, count: parameterCount)
         let jacobian = try Matrix(rows: pass.output.count, columns: parameterCount, columnMajor: outputTangents.elements)
 
         let step = 1e-6
@@ -257,7 +257,7 @@ final class CurvatureOperatorTests: XCTestCase {
         return jacobian
     }
 
-    /// The flat output indices of each loss term, in term order (n, t).
+    /// Returns the flat output indices of each loss term, in term order (n, t).
     private func termIndices(outputShape: [Int], loss: any Loss) -> [[Int]] {
         let batch = outputShape[0]
         if loss is CrossEntropyLoss {
@@ -320,7 +320,7 @@ final class CurvatureOperatorTests: XCTestCase {
 }
 
 extension Matrix {
-    /// The matrix made of the listed rows, in the order listed.
+    /// Returns the matrix made of the listed rows, in the order listed.
     func rows(_ indices: [Int]) -> Matrix {
         transposed.columns(indices).transposed
     }

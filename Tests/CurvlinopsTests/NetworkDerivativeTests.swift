@@ -85,7 +85,7 @@ final class NetworkDerivativeTests: XCTestCase {
             var products: [[Double]] = Array(repeating: [], count: k)
             for batch in problem.data {
                 let pass = try problem.model.forwardPass(batch.input)
-                let output = try problem.model.jacobianVectorProducts(pass, parameterTangents: tangents, count: k).last!!
+                let output = try problem.model.outputTangents(pass, parameterTangents: tangents, count: k)
                 let size = pass.output.count
                 for j in 0..<k {
                     products[j] += Array(output.elements[(j * size)..<((j + 1) * size)])
@@ -103,7 +103,7 @@ final class NetworkDerivativeTests: XCTestCase {
     }
 
     /// ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩ for k stacked vectors on both sides.
-    func testVectorJacobianProductIsAdjointOfJacobianVectorProduct() throws {
+    func testVectorJacobianProductIsAdjoint() throws {
         var generator = SeededGenerator(seed: 13)
         for problem in try NetworkTestProblems.all() {
             let names = problem.model.parameterNames
@@ -114,7 +114,7 @@ final class NetworkDerivativeTests: XCTestCase {
 
             for batch in problem.data {
                 let pass = try problem.model.forwardPass(batch.input)
-                let forward = try problem.model.jacobianVectorProducts(pass, parameterTangents: tangents, count: k).last!!
+                let forward = try problem.model.outputTangents(pass, parameterTangents: tangents, count: k)
                 let cotangents = randomTensor(stackedShape(pass.output.shape, count: k), using: &generator)
                 let backward = try problem.model.vectorJacobianProducts(
                     pass, outputCotangents: cotangents, count: k, parameters: positions)
@@ -137,7 +137,7 @@ final class NetworkDerivativeTests: XCTestCase {
         }
     }
 
-    /// The columns of `vectors` as stacked parameter tangents keyed by parameter position.
+    /// Returns the columns of `vectors` as stacked parameter tangents keyed by parameter position.
     private func blockTangents(
         _ problem: NetworkProblem<Double>, names: [String], vectors: Matrix<Double>
     ) throws -> [Int: Tensor<Double>] {

@@ -9,10 +9,11 @@ struct NetworkProblem<Scalar: LapackScalar> {
     let data: [Batch<Scalar>]
 }
 
-/// Random small problems covering every layer kind, loss and reduction:
-/// Linear on 2-D and 3-D inputs, with and without bias; Conv2d with stride,
-/// padding and dilation, with and without bias; ReLU, Sigmoid, Tanh; Flatten;
-/// Rearrange; MSE, cross-entropy and BCE, each with `.mean` and `.sum`.
+/// Random small problems covering every layer kind, loss and reduction.
+/// They contain Linear on 2-D and 3-D inputs, with and without bias, and
+/// Conv2d with stride, padding and dilation, with and without bias. They use
+/// ReLU, Sigmoid, Tanh, Flatten and Rearrange, and MSE, cross-entropy and BCE,
+/// each with `.mean` and `.sum`.
 enum NetworkTestProblems {
     static func all(seed: UInt64 = 7) throws -> [NetworkProblem<Double>] {
         var generator = SeededGenerator(seed: seed)
@@ -55,7 +56,7 @@ enum NetworkTestProblems {
         ]
     }
 
-    /// A problem with default-initialised parameters and random inputs and targets.
+    /// Builds a problem with default-initialised parameters and random inputs and targets.
     static func problem(
         _ name: String, _ layers: [any Layer], loss: any Loss, inputShapes: [[Int]],
         using generator: inout SeededGenerator
@@ -70,7 +71,7 @@ enum NetworkTestProblems {
         return NetworkProblem(name: name, model: model, loss: loss, data: data)
     }
 
-    /// A target fitting `loss` for an output of the given shape.
+    /// Draws a target fitting `loss` for an output of the given shape.
     static func randomTarget(for loss: any Loss, outputShape: [Int], using generator: inout SeededGenerator) -> Tensor<Double> {
         switch loss {
         case is CrossEntropyLoss:
@@ -87,23 +88,23 @@ enum NetworkTestProblems {
     }
 }
 
-/// A tensor of standard normal entries.
+/// Draws a tensor of standard normal entries.
 func randomTensor(_ shape: [Int], using generator: inout SeededGenerator) -> Tensor<Double> {
     try! Tensor(shape: shape, elements: (0..<shape.reduce(1, *)).map { _ in generator.nextStandardNormal() })
 }
 
-/// A matrix of standard normal entries.
+/// Draws a matrix of standard normal entries.
 func randomMatrix(_ rows: Int, _ columns: Int, using generator: inout SeededGenerator) -> Matrix<Double> {
     try! Matrix(rows: rows, columns: columns, columnMajor: (0..<(rows * columns)).map { _ in generator.nextStandardNormal() })
 }
 
 extension NetworkProblem {
-    /// The named parameters concatenated, each flattened row-major.
+    /// Returns the named parameters concatenated, each flattened row-major.
     func flatParameters(_ names: [String]) throws -> [Scalar] {
         try names.flatMap { try model.parameter(named: $0).elements }
     }
 
-    /// The problem with the named parameters replaced by the entries of a flat vector.
+    /// Returns the problem with the named parameters replaced by the entries of a flat vector.
     func withFlatParameters(_ names: [String], _ values: [Scalar]) throws -> NetworkProblem {
         var copy = self
         var offset = 0
@@ -116,13 +117,13 @@ extension NetworkProblem {
         return copy
     }
 
-    /// The data-set loss and its gradient with respect to the named parameters.
+    /// Computes the data-set loss and its gradient with respect to the named parameters.
     func lossAndGradient(_ names: [String]) throws -> (loss: Scalar, gradient: [Scalar]) {
         let (gradient, loss) = try GGNLinearOperator(model: model, loss: loss, parameters: names, data: data).gradientAndLoss()
         return (loss, gradient)
     }
 
-    /// The network outputs of all batches, concatenated.
+    /// Computes the network outputs of all batches, concatenated.
     func outputs() throws -> [Scalar] {
         try data.flatMap { try model($0.input).elements }
     }

@@ -6,7 +6,7 @@ import XCTest
 /// the losses, and sampled gradients.
 final class WeightSharingTests: XCTestCase {
     /// a_{n,s}[(c·kh + i)·kw + j] = xpad[n, c, p·sh + i·dh, q·sw + j·dw], s = p·W_out + q.
-    func testConvolutionInputsArePatchesInChannelRowColumnOrder() throws {
+    func testConvolutionInputsArePatches() throws {
         var generator = SeededGenerator(seed: 41)
         let layer = try Conv2d(inChannels: 2, outChannels: 3, kernelSize: (2, 3), stride: (2, 1), padding: (1, 1), dilation: (1, 2))
         let model = try Sequential<Double>([layer], seed: 0)

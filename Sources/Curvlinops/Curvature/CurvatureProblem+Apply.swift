@@ -1,4 +1,4 @@
-/// What a curvature product sees of one batch: the batch, its forward pass
+/// One batch prepared for a curvature product: the batch, its forward pass
 /// and its output cut into loss terms.
 struct BatchEvaluation<Scalar: LapackScalar> {
     /// The batch's position in the data.
@@ -31,8 +31,8 @@ extension CurvatureProblem {
     /// - Parameters:
     ///   - x: P × K, columns are flat vectors in block order.
     ///   - product: Maps a batch and k parameter tangents (keyed by model
-    ///     parameter position, [k, shape…]) to k results in the same form;
-    ///     every selected parameter must have a result.
+    ///     parameter position, [k, shape…]) to k results in the same form.
+    ///     Every selected parameter must have a result.
     /// - Returns: P × K, the sum of the batch results.
     func applyOverData(
         _ x: Matrix<Scalar>,
@@ -53,7 +53,7 @@ extension CurvatureProblem {
         return result
     }
 
-    /// The gradient ∇L and the loss L of the data set.
+    /// Computes the gradient ∇L and the loss L of the data set.
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.
@@ -79,7 +79,7 @@ extension CurvatureProblem {
         return max(1, maxStackedEntries / max(1, entriesPerColumn))
     }
 
-    /// The blocks of the listed columns of `x` as stacked parameter tangents [k, shape…].
+    /// Returns the blocks of the listed columns of `x` as stacked parameter tangents [k, shape…].
     func parameterTangents(from x: Matrix<Scalar>, columns: Range<Int>) -> [Int: Tensor<Scalar>] {
         var tangents: [Int: Tensor<Scalar>] = [:]
         x.withUnsafeBufferPointer { source in

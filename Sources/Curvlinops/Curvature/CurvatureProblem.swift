@@ -47,13 +47,12 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
 
     /// Validates everything an operator needs before any work.
     ///
-    /// - Throws: ``CurvlinopsError`` naming `owner` and the argument:
-    ///   `invalidArgument` for empty data, an empty, unknown or repeated
-    ///   parameter name, or a class index out of range; `shapeMismatch` for an
-    ///   input that does not fit the network, a target that does not fit the
-    ///   output, or batches whose per-sample output shapes differ;
-    ///   `nonFiniteValue` for NaN or infinite inputs or targets; `unsupported`
-    ///   for a loss type of your own.
+    /// - Throws: ``CurvlinopsError`` naming `owner` and the argument.
+    ///   `invalidArgument`: empty data, an empty, unknown or repeated parameter
+    ///   name, or a class index out of range. `shapeMismatch`: an input that
+    ///   does not fit the network, a target that does not fit the output, or
+    ///   batches whose per-sample output shapes differ. `nonFiniteValue`: NaN
+    ///   or infinite inputs or targets. `unsupported`: a loss type of your own.
     init(owner: String, model: Sequential<Scalar>, loss: any Loss, parameters: [String], data: [Batch<Scalar>]) throws {
         self.owner = owner
         self.model = model
@@ -74,7 +73,7 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
 
     /// The most stacked activation entries per layer that one block of
     /// columns may take; `applyOverData` splits the columns into blocks below it.
-    var maxStackedEntries = 1 << 22
+    var maxStackedEntries = 1 << 18
 
     /// The length P of the flat vector.
     var flatSize: Int { parameterShapes.reduce(0) { $0 + $1.reduce(1, *) } }

@@ -34,12 +34,14 @@ public struct EFLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: About 4× the gemm work of a forward pass per column and batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let model = problem.model
         let scale = problem.lossScale
         return try problem.applyOverData(x) { evaluation, tangents, k in
-            let outputTangents = try model.jacobianVectorProducts(evaluation.pass, parameterTangents: tangents, count: k).last!!
+            let outputTangents = try model.outputTangents(evaluation.pass, parameterTangents: tangents, count: k)
             let gradients = evaluation.terms.gradients(target: evaluation.batch.target)
             var cotangents = evaluation.terms.gradientOuterProducts(gradients, samples: 1, tangents: outputTangents, count: k)
             cotangents.scale(by: scale)
@@ -48,14 +50,16 @@ public struct EFLinearOperator<Scalar: LapackScalar>: LinearOperator {
         }
     }
 
-    /// The operator itself: the empirical Fisher is symmetric.
+    /// Returns the operator itself, because the empirical Fisher is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
-    /// The gradient ∇L of the data-set loss with respect to the selected
-    /// parameters, and the loss L.
+    /// Computes the gradient ∇L of the data-set loss with respect to the
+    /// selected parameters, and the loss L.
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradientAndLoss() throws -> (gradient: [Scalar], loss: Scalar) {
         try problem.gradientAndLoss()
     }

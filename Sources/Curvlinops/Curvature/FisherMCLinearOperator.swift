@@ -60,13 +60,15 @@ public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: About 4× the gemm work of a forward pass per column and
     ///   batch, plus O(M·k·N·T·C) for the sampled outer products.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let model = problem.model
         let scale = problem.lossScale / Scalar(samples)
         let (samples, seed) = (self.samples, self.seed)
         return try problem.applyOverData(x) { evaluation, tangents, k in
-            let outputTangents = try model.jacobianVectorProducts(evaluation.pass, parameterTangents: tangents, count: k).last!!
+            let outputTangents = try model.outputTangents(evaluation.pass, parameterTangents: tangents, count: k)
             var generator = SeededGenerator(seed: seed, stream: UInt64(evaluation.index))
             let gradients = evaluation.terms.sampledGradients(samples: samples, using: &generator)
             var cotangents = evaluation.terms.gradientOuterProducts(
@@ -77,14 +79,16 @@ public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
         }
     }
 
-    /// The operator itself: the estimate is symmetric.
+    /// Returns the operator itself, because the estimate is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
-    /// The gradient ∇L of the data-set loss with respect to the selected
-    /// parameters (at the true targets), and the loss L.
+    /// Computes the gradient ∇L of the data-set loss with respect to the
+    /// selected parameters (at the true targets), and the loss L.
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradientAndLoss() throws -> (gradient: [Scalar], loss: Scalar) {
         try problem.gradientAndLoss()
     }

@@ -30,11 +30,12 @@ public struct GGNLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///     any non-empty subset in any order; the order given is the block order.
     ///     The other parameters are held fixed.
     ///   - data: The batches; at least one.
-    /// - Throws: ``CurvlinopsError`` (`invalidArgument`, `shapeMismatch`,
-    ///   `nonFiniteValue`, `unsupported`) naming the argument: empty data, an
-    ///   empty, unknown or repeated parameter name, an input that does not fit
-    ///   the network, a target that does not fit the output, a class index
-    ///   out of range, NaN or infinite inputs or targets.
+    /// - Throws: ``CurvlinopsError`` naming the argument.
+    ///   `invalidArgument`: empty data, an empty, unknown or repeated
+    ///   parameter name, or a class index out of range.
+    ///   `shapeMismatch`: an input that does not fit the network, or a target
+    ///   that does not fit the output. `nonFiniteValue`: NaN or infinite
+    ///   inputs or targets. `unsupported`: a loss type of your own.
     public init(model: Sequential<Scalar>, loss: any Loss, parameters: [String], data: [Batch<Scalar>]) throws {
         problem = try CurvatureProblem(owner: "GGNLinearOperator", model: model, loss: loss,
                                        parameters: parameters, data: data)
@@ -51,18 +52,21 @@ public struct GGNLinearOperator<Scalar: LapackScalar>: LinearOperator {
 
     /// Multiplies the GGN onto the columns of `x`.
     ///
-    /// Per batch: one forward pass; the Jacobian-vector products of all
-    /// columns (J·X), the loss Hessian term by term, and the vector-Jacobian
-    /// products (Jᵀ·…), each one gemm per layer for all columns.
+    /// Each batch takes one forward pass. Then the Jacobian-vector products
+    /// of all columns (J·X), the loss Hessian term by term and the
+    /// vector-Jacobian products (Jᵀ·…) follow, each one gemm per layer for
+    /// all columns.
     ///
     /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: About 4× the gemm work of a forward pass per column and batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let model = problem.model
         let scale = problem.lossScale
         return try problem.applyOverData(x) { evaluation, tangents, k in
-            let outputTangents = try model.jacobianVectorProducts(evaluation.pass, parameterTangents: tangents, count: k).last!!
+            let outputTangents = try model.outputTangents(evaluation.pass, parameterTangents: tangents, count: k)
             var cotangents = evaluation.terms.hessianProducts(outputTangents, count: k)
             cotangents.scale(by: scale)
             return try model.vectorJacobianProducts(
@@ -70,14 +74,16 @@ public struct GGNLinearOperator<Scalar: LapackScalar>: LinearOperator {
         }
     }
 
-    /// The operator itself: the GGN is symmetric.
+    /// Returns the operator itself, because the GGN is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
-    /// The gradient ∇L of the data-set loss with respect to the selected
-    /// parameters, and the loss L.
+    /// Computes the gradient ∇L of the data-set loss with respect to the
+    /// selected parameters, and the loss L.
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradientAndLoss() throws -> (gradient: [Scalar], loss: Scalar) {
         try problem.gradientAndLoss()
     }

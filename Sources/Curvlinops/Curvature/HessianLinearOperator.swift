@@ -35,6 +35,8 @@ public struct HessianLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: About 6× the gemm work of a forward pass per column and batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let model = problem.model
@@ -55,14 +57,16 @@ public struct HessianLinearOperator<Scalar: LapackScalar>: LinearOperator {
         }
     }
 
-    /// The operator itself: the Hessian is symmetric.
+    /// Returns the operator itself, because the Hessian is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
-    /// The gradient ∇L of the data-set loss with respect to the selected
-    /// parameters, and the loss L.
+    /// Computes the gradient ∇L of the data-set loss with respect to the
+    /// selected parameters, and the loss L.
     ///
     /// - Returns: The gradient as a flat vector in block order, and L.
     /// - Complexity: One forward and one backward pass per batch.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradientAndLoss() throws -> (gradient: [Scalar], loss: Scalar) {
         try problem.gradientAndLoss()
     }

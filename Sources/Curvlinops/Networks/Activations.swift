@@ -10,7 +10,7 @@ public struct ReLU: Layer {
 
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
-    /// The input shape, unchanged.
+    /// Returns the input shape unchanged.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for an input without a batch axis.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
@@ -29,7 +29,7 @@ public struct Sigmoid: Layer {
 
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
-    /// The input shape, unchanged.
+    /// Returns the input shape unchanged.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for an input without a batch axis.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
@@ -48,7 +48,7 @@ public struct Tanh: Layer {
 
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
-    /// The input shape, unchanged.
+    /// Returns the input shape unchanged.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for an input without a batch axis.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
@@ -58,43 +58,37 @@ public struct Tanh: Layer {
     public var description: String { "Tanh()" }
 }
 
-/// An element-wise activation y = σ(x), differentiated through σ' and σ''.
-protocol ElementwiseActivation: DifferentiableLayer {
-    /// σ(x).
-    func value<Scalar: LapackScalar>(_ x: Scalar) -> Scalar
-
-    /// σ'(x), given x and y = σ(x).
-    func firstDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar
-
-    /// σ''(x), given x and y = σ(x).
-    func secondDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar
+/// The element-wise function of an activation layer, with its derivatives.
+enum ActivationFunction: Sendable {
+    case relu
+    case sigmoid
+    case tanh
 
     /// Whether σ'' is not identically zero.
-    var hasSecondDerivative: Bool { get }
+    var hasSecondDerivative: Bool { self != .relu }
+}
+
+/// An element-wise activation y = σ(x), differentiated through σ' and σ''.
+///
+/// The work is done by free functions specialised for `Float` and `Double`,
+/// which switch on ``ActivationFunction`` once per call rather than per entry.
+protocol ElementwiseActivation: DifferentiableLayer {
+    var function: ActivationFunction { get }
 }
 
 extension ReLU: ElementwiseActivation {
-    func value<Scalar: LapackScalar>(_ x: Scalar) -> Scalar { x > 0 ? x : 0 }
-    func firstDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar { x > 0 ? 1 : 0 }
-    func secondDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar { 0 }
-    var hasSecondDerivative: Bool { false }
+    var function: ActivationFunction { .relu }
 }
 
 extension Sigmoid: ElementwiseActivation {
-    func value<Scalar: LapackScalar>(_ x: Scalar) -> Scalar { logisticSigmoid(x) }
-    func firstDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar { y * (1 - y) }
-    func secondDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar { y * (1 - y) * (1 - 2 * y) }
-    var hasSecondDerivative: Bool { true }
+    var function: ActivationFunction { .sigmoid }
 }
 
 extension Tanh: ElementwiseActivation {
-    func value<Scalar: LapackScalar>(_ x: Scalar) -> Scalar { Scalar(Foundation.tanh(Double(x))) }
-    func firstDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar { 1 - y * y }
-    func secondDerivative<Scalar: LapackScalar>(input x: Scalar, output y: Scalar) -> Scalar { -2 * y * (1 - y * y) }
-    var hasSecondDerivative: Bool { true }
+    var function: ActivationFunction { .tanh }
 }
 
-/// The output shape of an element-wise layer: the input's, which needs a batch axis.
+/// Returns the output shape of an element-wise layer, the input's, which needs a batch axis.
 func elementwiseOutputShape(_ inputShape: [Int], layer: any Layer) throws -> [Int] {
     guard !inputShape.isEmpty else {
         throw CurvlinopsError.shapeMismatch("\(layer) got a scalar input; expected a batch axis.")
@@ -108,12 +102,7 @@ extension ElementwiseActivation {
     ) -> [Tensor<Scalar>] { [] }
 
     func forward<Scalar: LapackScalar>(_ input: Tensor<Scalar>, parameters: [Tensor<Scalar>]) throws -> LayerRecord<Scalar> {
-        let output = input.withUnsafeBufferPointer { x in
-            Tensor<Scalar>(shape: input.shape) { y in
-                for i in 0..<x.count { y[i] = value(x[i]) }
-            }
-        }
-        return LayerRecord(input: input, output: output, unfoldedInput: nil)
+        LayerRecord(input: input, output: activate(function, input), unfoldedInput: nil)
     }
 
     func jacobianVectorProduct<Scalar: LapackScalar>(
@@ -121,7 +110,7 @@ extension ElementwiseActivation {
         inputTangent: Tensor<Scalar>?, parameterTangents: [Tensor<Scalar>?], count k: Int
     ) throws -> Tensor<Scalar>? {
         guard let inputTangent else { return nil }
-        return multiplyByFirstDerivative(inputTangent, record: record, count: k)
+        return multiplyByDerivative(function, record: record, vectors: inputTangent, count: k)
     }
 
     func vectorJacobianProduct<Scalar: LapackScalar>(
@@ -129,43 +118,100 @@ extension ElementwiseActivation {
         outputCotangent: Tensor<Scalar>, count k: Int,
         needsInput: Bool, needsParameters: [Bool]
     ) throws -> LayerCotangents<Scalar> {
-        LayerCotangents(input: needsInput ? multiplyByFirstDerivative(outputCotangent, record: record, count: k) : nil,
-                        parameters: [])
+        LayerCotangents(
+            input: needsInput ? multiplyByDerivative(function, record: record, vectors: outputCotangent, count: k) : nil,
+            parameters: [])
     }
 
-    /// The input part g ⊙ σ''(x) ⊙ ẋⱼ; an activation has no parameters.
+    /// Computes the input part g ⊙ σ''(x) ⊙ ẋⱼ. An activation has no parameters.
     func secondOrderTerms<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?,
         parameterTangents: [Tensor<Scalar>?], count k: Int,
         needsInput: Bool, needsParameters: [Bool]
     ) throws -> LayerCotangents<Scalar> {
-        guard needsInput, hasSecondDerivative, let inputTangent else {
+        guard needsInput, function.hasSecondDerivative, let inputTangent else {
             return LayerCotangents(input: nil, parameters: [])
         }
-        let size = record.input.count
-        let weights = record.input.withUnsafeBufferPointer { x in
-            record.output.withUnsafeBufferPointer { y in
-                outputGradient.withUnsafeBufferPointer { g in
-                    (0..<size).map { i in g[i] * secondDerivative(input: x[i], output: y[i]) }
+        return LayerCotangents(
+            input: multiplyBySecondDerivative(function, record: record, gradient: outputGradient,
+                                              vectors: inputTangent, count: k),
+            parameters: [])
+    }
+}
+
+/// Applies σ to every entry.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func activate<Scalar: LapackScalar>(_ function: ActivationFunction, _ input: Tensor<Scalar>) -> Tensor<Scalar> {
+    input.withUnsafeBufferPointer { x in
+        Tensor<Scalar>(uninitializedShape: input.shape, writingEvery: { y in
+            switch function {
+            case .relu:
+                for i in 0..<x.count { y[i] = x[i] > 0 ? x[i] : 0 }
+            case .sigmoid:
+                for i in 0..<x.count { y[i] = logisticSigmoid(x[i]) }
+            case .tanh:
+                for i in 0..<x.count { y[i] = Scalar(Foundation.tanh(Double(x[i]))) }
+            }
+        })
+    }
+}
+
+/// Multiplies each of the k stacked copies in `vectors` by σ'(x), entry by entry.
+///
+/// σ' comes from the output y: ReLU 1[x > 0] (0 at x = 0, as in PyTorch),
+/// sigmoid y(1 − y), tanh 1 − y².
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func multiplyByDerivative<Scalar: LapackScalar>(
+    _ function: ActivationFunction, record: LayerRecord<Scalar>, vectors: Tensor<Scalar>, count k: Int
+) -> Tensor<Scalar> {
+    let size = record.input.count
+    var derivatives = [Scalar](repeating: 0, count: size)
+    record.input.withUnsafeBufferPointer { x in
+        record.output.withUnsafeBufferPointer { y in
+            derivatives.withUnsafeMutableBufferPointer { d in
+                switch function {
+                case .relu:
+                    for i in 0..<size { d[i] = x[i] > 0 ? 1 : 0 }
+                case .sigmoid:
+                    for i in 0..<size { d[i] = y[i] * (1 - y[i]) }
+                case .tanh:
+                    for i in 0..<size { d[i] = 1 - y[i] * y[i] }
                 }
             }
         }
-        return LayerCotangents(input: multiplyEveryCopy(inputTangent, by: weights, count: k), parameters: [])
     }
+    return multiplyEveryCopy(vectors, by: derivatives, count: k)
+}
 
-    /// Multiplies each of the k stacked copies in `vectors` by σ'(x) element-wise.
-    private func multiplyByFirstDerivative<Scalar: LapackScalar>(
-        _ vectors: Tensor<Scalar>, record: LayerRecord<Scalar>, count k: Int
-    ) -> Tensor<Scalar> {
-        let size = record.input.count
-        let derivatives = record.input.withUnsafeBufferPointer { x in
-            record.output.withUnsafeBufferPointer { y in
-                (0..<size).map { i in firstDerivative(input: x[i], output: y[i]) }
+/// Multiplies each of the k stacked copies in `vectors` by g ⊙ σ''(x), entry by entry.
+///
+/// σ'' from the output y: sigmoid y(1 − y)(1 − 2y), tanh −2y(1 − y²); ReLU has none.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func multiplyBySecondDerivative<Scalar: LapackScalar>(
+    _ function: ActivationFunction, record: LayerRecord<Scalar>, gradient: Tensor<Scalar>,
+    vectors: Tensor<Scalar>, count k: Int
+) -> Tensor<Scalar> {
+    let size = record.input.count
+    var weights = [Scalar](repeating: 0, count: size)
+    record.output.withUnsafeBufferPointer { y in
+        gradient.withUnsafeBufferPointer { g in
+            weights.withUnsafeMutableBufferPointer { w in
+                switch function {
+                case .relu:
+                    break
+                case .sigmoid:
+                    for i in 0..<size { w[i] = g[i] * y[i] * (1 - y[i]) * (1 - 2 * y[i]) }
+                case .tanh:
+                    for i in 0..<size { w[i] = -2 * g[i] * y[i] * (1 - y[i] * y[i]) }
+                }
             }
         }
-        return multiplyEveryCopy(vectors, by: derivatives, count: k)
     }
+    return multiplyEveryCopy(vectors, by: weights, count: k)
 }
 
 /// Multiplies each of the k stacked copies in `vectors` element-wise by `weights`.
@@ -176,17 +222,17 @@ private func multiplyEveryCopy<Scalar: LapackScalar>(
     precondition(vectors.count == k * size, "multiplyEveryCopy: \(vectors.shape) is not \(k) copies of \(size) entries")
     return vectors.withUnsafeBufferPointer { source in
         weights.withUnsafeBufferPointer { w in
-            Tensor(shape: vectors.shape) { target in
+            Tensor(uninitializedShape: vectors.shape, writingEvery: { target in
                 for j in 0..<k {
                     let offset = j * size
                     for i in 0..<size { target[offset + i] = source[offset + i] * w[i] }
                 }
-            }
+            })
         }
     }
 }
 
-/// The logistic sigmoid 1 / (1 + e^(−x)), computed without overflow for large |x|.
+/// Computes the logistic sigmoid 1 / (1 + e^(−x)) without overflow for large |x|.
 func logisticSigmoid<Scalar: LapackScalar>(_ x: Scalar) -> Scalar {
     let value = Double(x)
     if value >= 0 {

@@ -7,11 +7,15 @@ extension BCEWithLogitsLoss: DifferentiableLoss {
         try lastAxisTermLayout(outputShape: outputShape, loss: self)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func validateTarget<Scalar: LapackScalar>(_ target: Tensor<Scalar>, outputShape: [Int], argument: String) throws {
         try validateSameShapeTarget(target, outputShape: outputShape, argument: argument, loss: self)
     }
 
     /// Σ max(f, 0) − f·y + log(1 + e^(−|f|)), the form that does not overflow.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func sumOfLosses<Scalar: LapackScalar>(logits: Tensor<Scalar>, targets: Tensor<Scalar>, layout: LossTermLayout) -> Scalar {
         var total = 0.0
         logits.withUnsafeBufferPointer { f in
@@ -26,6 +30,8 @@ extension BCEWithLogitsLoss: DifferentiableLoss {
     }
 
     /// sigmoid(f) − y.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func gradients<Scalar: LapackScalar>(logits: Tensor<Scalar>, targets: Tensor<Scalar>, layout: LossTermLayout) -> Tensor<Scalar> {
         logits.withUnsafeBufferPointer { f in
             targets.withUnsafeBufferPointer { y in
@@ -37,6 +43,8 @@ extension BCEWithLogitsLoss: DifferentiableLoss {
     }
 
     /// s(1 − s) ⊙ u.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func hessianProducts<Scalar: LapackScalar>(
         logits: Tensor<Scalar>, tangents: Tensor<Scalar>, count k: Int, layout: LossTermLayout
     ) -> Tensor<Scalar> {
@@ -55,6 +63,8 @@ extension BCEWithLogitsLoss: DifferentiableLoss {
     }
 
     /// Column c of diag(√(s(1 − s))).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func hessianSquareRoots<Scalar: LapackScalar>(logits: Tensor<Scalar>, layout: LossTermLayout) -> Tensor<Scalar> {
         let (rows, c) = (layout.rows, layout.classes)
         return logits.withUnsafeBufferPointer { f in
@@ -70,6 +80,8 @@ extension BCEWithLogitsLoss: DifferentiableLoss {
     }
 
     /// ỹ_c ~ Bernoulli(sigmoid f_c), independently per entry.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func sampleTargets<Scalar: LapackScalar>(
         logits: Tensor<Scalar>, layout: LossTermLayout, using generator: inout SeededGenerator
     ) -> Tensor<Scalar> {

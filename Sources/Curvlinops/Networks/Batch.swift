@@ -1,9 +1,9 @@
 /// One mini-batch of data: inputs and targets, batch axis first.
 ///
 /// A data set is a list of batches, of possibly unequal sizes. Curvature
-/// operators treat the list as one data set of N = Σ batch sizes samples:
-/// with ``LossReduction/mean`` they divide by N (and T, and C where the loss
-/// says so) once, rather than averaging per-batch averages.
+/// operators treat the list as one data set of N = Σ batch sizes samples.
+/// With ``LossReduction/mean`` they divide by N (and by T, and by C where the
+/// loss documents it) once, rather than averaging per-batch averages.
 public struct Batch<Scalar: LapackScalar>: Sendable {
     /// The inputs, in the shape the network's first layer takes, e.g.
     /// `[batch, features]`, `[batch, T, features]` or `[batch, C, H, W]`.

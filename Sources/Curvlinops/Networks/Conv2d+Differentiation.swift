@@ -13,6 +13,8 @@ extension Conv2d: DifferentiableLayer {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func forward<Scalar: LapackScalar>(_ input: Tensor<Scalar>, parameters: [Tensor<Scalar>]) throws -> LayerRecord<Scalar> {
         let outputShape = try outputShape(forInput: input.shape)
         let g = geometry(forInput: input.shape)
@@ -30,6 +32,8 @@ extension Conv2d: DifferentiableLayer {
         return LayerRecord(input: input, output: output, unfoldedInput: patches)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func jacobianVectorProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         inputTangent: Tensor<Scalar>?, parameterTangents: [Tensor<Scalar>?], count k: Int
@@ -48,7 +52,7 @@ extension Conv2d: DifferentiableLayer {
 
         // P·Ẇⱼᵀ for all j at once: [N·S, k, C_out], swapped to [k, N·S, C_out].
         if let weightTangent = parameterTangents[0] {
-            var product = Tensor<Scalar>(zeros: [rows, k * outChannels])
+            var product = Tensor<Scalar>(gemmOutputShape: [rows, k * outChannels])
             try gemm(record.unfoldedInput!, weightTangent, transposeB: true, m: rows, n: k * outChannels, k: patchSize,
                      into: &product)
             addSwapped(product, into: &locationMajor, outer: 1, first: rows, second: k, inner: outChannels)
@@ -72,6 +76,8 @@ extension Conv2d: DifferentiableLayer {
             newShape: stackedShape(record.output.shape, count: k))
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func vectorJacobianProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputCotangent: Tensor<Scalar>, count k: Int,
@@ -84,7 +90,7 @@ extension Conv2d: DifferentiableLayer {
 
         // Patch cotangents Ḡ·W for all k·N·S rows, folded back onto the input.
         if needsInput {
-            var patchCotangents = Tensor<Scalar>(zeros: [k * g.batch, g.locations, patchSize])
+            var patchCotangents = Tensor<Scalar>(gemmOutputShape: [k * g.batch, g.locations, patchSize])
             try gemm(locationMajor, parameters[0], m: k * rows, n: patchSize, k: outChannels, into: &patchCotangents)
             result.input = fold(patchCotangents, inputShape: stackedShape(record.input.shape, count: k))
         }
@@ -93,7 +99,7 @@ extension Conv2d: DifferentiableLayer {
         if needsParameters[0] {
             let gathered = locationMajor.swappingAxes(
                 outer: 1, first: k, second: rows, inner: outChannels, newShape: [rows, k * outChannels])
-            var product = Tensor<Scalar>(zeros: [k] + parameterShapes[0].shape)
+            var product = Tensor<Scalar>(gemmOutputShape: [k] + parameterShapes[0].shape)
             try gemm(gathered, record.unfoldedInput!, transposeA: true, m: k * outChannels, n: patchSize, k: rows,
                      into: &product)
             result.parameters[0] = product
@@ -105,6 +111,8 @@ extension Conv2d: DifferentiableLayer {
         return result
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func secondOrderTerms<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?,
@@ -124,7 +132,7 @@ extension Conv2d: DifferentiableLayer {
         if needsInput, let weightTangent = parameterTangents[0] {
             let gathered = weightTangent.swappingAxes(
                 outer: 1, first: k, second: outChannels, inner: patchSize, newShape: [outChannels, k * patchSize])
-            var product = Tensor<Scalar>(zeros: [rows, k * patchSize])
+            var product = Tensor<Scalar>(gemmOutputShape: [rows, k * patchSize])
             try gemm(gradient, gathered, m: rows, n: k * patchSize, k: outChannels, into: &product)
             let patchCotangents = product.swappingAxes(
                 outer: 1, first: rows, second: k, inner: patchSize, newShape: [k * g.batch, g.locations, patchSize])
@@ -134,7 +142,7 @@ extension Conv2d: DifferentiableLayer {
         if needsParameters[0], let inputTangent {
             let gathered = unfold(inputTangent).swappingAxes(
                 outer: 1, first: k, second: rows, inner: patchSize, newShape: [rows, k * patchSize])
-            var product = Tensor<Scalar>(zeros: [outChannels, k * patchSize])
+            var product = Tensor<Scalar>(gemmOutputShape: [outChannels, k * patchSize])
             try gemm(gradient, gathered, transposeA: true, m: outChannels, n: k * patchSize, k: rows, into: &product)
             result.parameters[0] = product.swappingAxes(
                 outer: 1, first: outChannels, second: k, inner: patchSize, newShape: [k] + parameterShapes[0].shape)

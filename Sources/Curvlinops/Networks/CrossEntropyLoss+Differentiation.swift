@@ -13,6 +13,8 @@ extension CrossEntropyLoss: DifferentiableLoss {
             classes: outputShape[1], classAxisIsOne: true)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func validateTarget<Scalar: LapackScalar>(_ target: Tensor<Scalar>, outputShape: [Int], argument: String) throws {
         let expected = [outputShape[0]] + Array(outputShape.dropFirst(2))
         guard target.shape == expected else {
@@ -26,10 +28,12 @@ extension CrossEntropyLoss: DifferentiableLoss {
         }
         if let index = invalid {
             throw CurvlinopsError.invalidArgument(
-                "\(self): \(argument) holds \(target.elements[index]) at flat index \(index); expected a class index, a whole number in 0..<\(classes).")
+                "\(self): \(argument) contains the invalid class index \(target.elements[index]) at flat index \(index); expected a whole number in 0..<\(classes).")
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func sumOfLosses<Scalar: LapackScalar>(logits: Tensor<Scalar>, targets: Tensor<Scalar>, layout: LossTermLayout) -> Scalar {
         let c = layout.classes
         var total = 0.0
@@ -45,6 +49,8 @@ extension CrossEntropyLoss: DifferentiableLoss {
     }
 
     /// p − e_y per row.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func gradients<Scalar: LapackScalar>(logits: Tensor<Scalar>, targets: Tensor<Scalar>, layout: LossTermLayout) -> Tensor<Scalar> {
         var result = probabilities(logits, layout: layout)
         result.withUnsafeMutableBufferPointer { p in
@@ -58,6 +64,8 @@ extension CrossEntropyLoss: DifferentiableLoss {
     }
 
     /// p ⊙ u − p·(pᵀu) per row and tangent.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func hessianProducts<Scalar: LapackScalar>(
         logits: Tensor<Scalar>, tangents: Tensor<Scalar>, count k: Int, layout: LossTermLayout
     ) -> Tensor<Scalar> {
@@ -82,6 +90,8 @@ extension CrossEntropyLoss: DifferentiableLoss {
     }
 
     /// Column c of S = diag(√p) − p·√pᵀ: S[i, c] = √p_c·(δ_ic − p_i).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func hessianSquareRoots<Scalar: LapackScalar>(logits: Tensor<Scalar>, layout: LossTermLayout) -> Tensor<Scalar> {
         let p = probabilities(logits, layout: layout)
         let (rows, c) = (layout.rows, layout.classes)
@@ -100,7 +110,9 @@ extension CrossEntropyLoss: DifferentiableLoss {
         }
     }
 
-    /// One class per row from Categorical(softmax f), by inverting the cumulative distribution.
+    /// Draws one class per row from Categorical(softmax f) by inverting the cumulative distribution.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func sampleTargets<Scalar: LapackScalar>(
         logits: Tensor<Scalar>, layout: LossTermLayout, using generator: inout SeededGenerator
     ) -> Tensor<Scalar> {

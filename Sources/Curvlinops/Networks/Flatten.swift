@@ -52,10 +52,14 @@ extension Flatten: DifferentiableLayer {
         using generator: inout Generator
     ) -> [Tensor<Scalar>] { [] }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func forward<Scalar: LapackScalar>(_ input: Tensor<Scalar>, parameters: [Tensor<Scalar>]) throws -> LayerRecord<Scalar> {
         LayerRecord(input: input, output: input.reshapedUnchecked(try outputShape(forInput: input.shape)), unfoldedInput: nil)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func jacobianVectorProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         inputTangent: Tensor<Scalar>?, parameterTangents: [Tensor<Scalar>?], count k: Int
@@ -63,6 +67,8 @@ extension Flatten: DifferentiableLayer {
         inputTangent?.reshapedUnchecked(stackedShape(record.output.shape, count: k))
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func vectorJacobianProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputCotangent: Tensor<Scalar>, count k: Int,
@@ -74,6 +80,8 @@ extension Flatten: DifferentiableLayer {
     }
 
     /// None: a linear map without parameters has no second-order terms.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func secondOrderTerms<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?,

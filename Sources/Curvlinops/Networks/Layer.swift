@@ -1,8 +1,8 @@
 /// A layer of a ``Sequential`` network: its architecture, without parameter values.
 ///
-/// A layer describes what it computes and which parameters it owns; the
-/// values of those parameters live in the ``Sequential`` that holds it, so one
-/// layer description serves `Float` and `Double` networks alike. Axis 0 of
+/// A layer describes what it computes and which parameters it owns. The
+/// values of those parameters live in the ``Sequential`` that contains it, so
+/// one layer description serves `Float` and `Double` networks alike. Axis 0 of
 /// every layer's input is the batch axis.
 ///
 /// The library's layers are ``Linear``, ``Conv2d``, ``ReLU``, ``Sigmoid``,
@@ -15,7 +15,7 @@ public protocol Layer: Sendable, CustomStringConvertible {
     /// each name local to the layer (`"weight"`, `"bias"`) and its shape.
     var parameterShapes: [(name: String, shape: [Int])] { get }
 
-    /// The shape of the output for an input of the given shape.
+    /// Computes the shape of the output for an input of the given shape.
     ///
     /// - Parameter inputShape: The input's shape, batch axis first.
     /// - Returns: The output's shape, batch axis first.
@@ -66,14 +66,14 @@ protocol DifferentiableLayer: Layer {
     ///   - parameters: The layer's parameter values, in ``parameterShapes`` order.
     func forward<Scalar: LapackScalar>(_ input: Tensor<Scalar>, parameters: [Tensor<Scalar>]) throws -> LayerRecord<Scalar>
 
-    /// The Jacobian-vector product: the output tangent for k input and parameter tangents.
+    /// Computes the Jacobian-vector product: the output tangent for k input and parameter tangents.
     ///
     /// - Returns: Shape [k·batch, output axes…], or `nil` when every tangent is `nil`.
     func jacobianVectorProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         inputTangent: Tensor<Scalar>?, parameterTangents: [Tensor<Scalar>?], count: Int) throws -> Tensor<Scalar>?
 
-    /// The vector-Jacobian product: input and parameter cotangents for k output cotangents.
+    /// Computes the vector-Jacobian product: input and parameter cotangents for k output cotangents.
     ///
     /// - Parameters:
     ///   - outputCotangent: Shape [k·batch, output axes…].
@@ -84,7 +84,7 @@ protocol DifferentiableLayer: Layer {
         outputCotangent: Tensor<Scalar>, count: Int,
         needsInput: Bool, needsParameters: [Bool]) throws -> LayerCotangents<Scalar>
 
-    /// The layer's second-order term of the R-operator backward pass.
+    /// Computes the layer's second-order term of the R-operator backward pass.
     ///
     /// With g = `outputGradient` (one vector, shape [batch, output axes…]) and
     /// the layer map y(x, θ), this is the product of the Hessian of gᵀy(x, θ)
@@ -104,7 +104,7 @@ protocol DifferentiableLayer: Layer {
         needsInput: Bool, needsParameters: [Bool]) throws -> LayerCotangents<Scalar>
 }
 
-/// The shape [k·batch, rest…] of k stacked copies of a tensor of shape [batch, rest…].
+/// Returns the shape [k·batch, rest…] of k stacked copies of a tensor of shape [batch, rest…].
 func stackedShape(_ shape: [Int], count: Int) -> [Int] {
     precondition(!shape.isEmpty, "a stacked tensor needs a batch axis")
     var result = shape

@@ -1,7 +1,7 @@
 // Linear as a row-major matrix map: an input [batch, …, in] is X with
 // R = count / in rows, the output is Y = X·Wᵀ + 1·bᵀ with R rows. Every
-// product below is one gemm over all rows and all k vectors; k products that
-// share X or the output gradient are merged into one gemm by moving k next to
+// product below is one gemm over all rows and all k vectors. The k products
+// that share X or the output gradient become one gemm by moving k next to
 // the feature axis (`swappingAxes`).
 
 extension Linear: DifferentiableLayer {
@@ -14,6 +14,8 @@ extension Linear: DifferentiableLayer {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func forward<Scalar: LapackScalar>(_ input: Tensor<Scalar>, parameters: [Tensor<Scalar>]) throws -> LayerRecord<Scalar> {
         let rows = input.count / inFeatures
         var output = Tensor<Scalar>(zeros: try outputShape(forInput: input.shape))
@@ -27,6 +29,8 @@ extension Linear: DifferentiableLayer {
         return LayerRecord(input: input, output: output, unfoldedInput: nil)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func jacobianVectorProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         inputTangent: Tensor<Scalar>?, parameterTangents: [Tensor<Scalar>?], count k: Int
@@ -37,7 +41,7 @@ extension Linear: DifferentiableLayer {
 
         // ẋ·Wᵀ for all k·R rows at once.
         if let inputTangent {
-            var product = Tensor<Scalar>(zeros: shape)
+            var product = Tensor<Scalar>(gemmOutputShape: shape)
             try gemm(inputTangent, parameters[0], transposeB: true, m: k * rows, n: outFeatures, k: inFeatures,
                      into: &product)
             result = product
@@ -46,7 +50,7 @@ extension Linear: DifferentiableLayer {
         // X·Ẇⱼᵀ for all j: X [R, in] times the stacked [k·out, in] transposed
         // gives [R, k, out], which is swapped to [k, R, out].
         if let weightTangent = parameterTangents[0] {
-            var product = Tensor<Scalar>(zeros: [rows, k * outFeatures])
+            var product = Tensor<Scalar>(gemmOutputShape: [rows, k * outFeatures])
             try gemm(record.input, weightTangent, transposeB: true, m: rows, n: k * outFeatures, k: inFeatures,
                      into: &product)
             var sum = result ?? Tensor(zeros: shape)
@@ -72,6 +76,8 @@ extension Linear: DifferentiableLayer {
         return result
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func vectorJacobianProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputCotangent: Tensor<Scalar>, count k: Int,
@@ -82,7 +88,7 @@ extension Linear: DifferentiableLayer {
 
         // Ḡ·W for all k·R rows.
         if needsInput {
-            var product = Tensor<Scalar>(zeros: stackedShape(record.input.shape, count: k))
+            var product = Tensor<Scalar>(gemmOutputShape: stackedShape(record.input.shape, count: k))
             try gemm(outputCotangent, parameters[0], m: k * rows, n: inFeatures, k: outFeatures, into: &product)
             result.input = product
         }
@@ -92,7 +98,7 @@ extension Linear: DifferentiableLayer {
         if needsParameters[0] {
             let gathered = outputCotangent.swappingAxes(
                 outer: 1, first: k, second: rows, inner: outFeatures, newShape: [rows, k * outFeatures])
-            var product = Tensor<Scalar>(zeros: [k, outFeatures, inFeatures])
+            var product = Tensor<Scalar>(gemmOutputShape: [k, outFeatures, inFeatures])
             try gemm(gathered, record.input, transposeA: true, m: k * outFeatures, n: inFeatures, k: rows,
                      into: &product)
             result.parameters[0] = product
@@ -104,6 +110,8 @@ extension Linear: DifferentiableLayer {
         return result
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func secondOrderTerms<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?,
@@ -118,7 +126,7 @@ extension Linear: DifferentiableLayer {
         if needsInput, let weightTangent = parameterTangents[0] {
             let gathered = weightTangent.swappingAxes(
                 outer: 1, first: k, second: outFeatures, inner: inFeatures, newShape: [outFeatures, k * inFeatures])
-            var product = Tensor<Scalar>(zeros: [rows, k * inFeatures])
+            var product = Tensor<Scalar>(gemmOutputShape: [rows, k * inFeatures])
             try gemm(outputGradient, gathered, m: rows, n: k * inFeatures, k: outFeatures, into: &product)
             result.input = product.swappingAxes(
                 outer: 1, first: rows, second: k, inner: inFeatures,
@@ -128,7 +136,7 @@ extension Linear: DifferentiableLayer {
         if needsParameters[0], let inputTangent {
             let gathered = inputTangent.swappingAxes(
                 outer: 1, first: k, second: rows, inner: inFeatures, newShape: [rows, k * inFeatures])
-            var product = Tensor<Scalar>(zeros: [outFeatures, k * inFeatures])
+            var product = Tensor<Scalar>(gemmOutputShape: [outFeatures, k * inFeatures])
             try gemm(outputGradient, gathered, transposeA: true, m: outFeatures, n: k * inFeatures, k: rows,
                      into: &product)
             result.parameters[0] = product.swappingAxes(
@@ -155,7 +163,7 @@ func addSwapped<Scalar: LapackScalar>(
     }
 }
 
-/// A tensor with entries drawn uniformly from [−bound, bound].
+/// Draws a tensor with entries uniform in [−bound, bound].
 func uniformTensor<Scalar: LapackScalar, Generator: RandomNumberGenerator>(
     shape: [Int], bound: Scalar, using generator: inout Generator
 ) -> Tensor<Scalar> {

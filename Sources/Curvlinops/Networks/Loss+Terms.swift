@@ -2,8 +2,8 @@
 ///
 /// Loss computations run on the *term-major* form of an output: a matrix of
 /// R = batch·T rows (term (n, t) is row n·T + t) and C columns. For MSE and
-/// BCE that is the output's own memory; for cross-entropy with extra axes
-/// ([batch, C, d1, …]) the class axis is moved last first.
+/// BCE that is the output's own memory. For cross-entropy with extra axes
+/// ([batch, C, d1, …]) the class axis is first moved to the end.
 struct LossTermLayout: Sendable, Equatable {
     /// The batch size N_b.
     let batchSize: Int
@@ -48,7 +48,7 @@ protocol DifferentiableLoss: Loss {
     /// Whether ρ² = 1/C under `.mean` (MSE, BCE), as opposed to 1 (cross-entropy).
     var averagesOverClasses: Bool { get }
 
-    /// The term layout of an output, or a shape error.
+    /// Returns the term layout of an output, or throws `shapeMismatch`.
     func termLayout(outputShape: [Int]) throws -> LossTermLayout
 
     /// Checks a target against an output shape: shape, finiteness, and class range.
@@ -66,7 +66,7 @@ protocol DifferentiableLoss: Loss {
     func hessianProducts<Scalar: LapackScalar>(
         logits: Tensor<Scalar>, tangents: Tensor<Scalar>, count k: Int, layout: LossTermLayout) -> Tensor<Scalar>
 
-    /// The columns of the square root S_r (S_r·S_rᵀ = ∇²l(f_r)): probe c holds
+    /// The columns of the square root S_r (S_r·S_rᵀ = ∇²l(f_r)): probe c contains
     /// column c of every row's S_r, stacked as [C·R, C].
     func hessianSquareRoots<Scalar: LapackScalar>(logits: Tensor<Scalar>, layout: LossTermLayout) -> Tensor<Scalar>
 
@@ -77,7 +77,7 @@ protocol DifferentiableLoss: Loss {
 }
 
 extension DifferentiableLoss {
-    /// The factors κ and ρ² of ``Loss`` for a data set of `numberOfSamples` samples.
+    /// Returns the factors κ and ρ² of ``Loss`` for a data set of `numberOfSamples` samples.
     func scaling<Scalar: LapackScalar>(numberOfSamples: Int, layout: LossTermLayout) -> (kappa: Scalar, rho2: Scalar) {
         switch reduction {
         case .sum:
@@ -129,7 +129,7 @@ struct LossTerms<Scalar: LapackScalar> {
         return layout.outputMajor(rows, count: k, outputShape: outputShape)
     }
 
-    /// The C probes of the Hessian square roots as C stacked output cotangents:
+    /// Returns the C probes of the Hessian square roots as C stacked output cotangents:
     /// probe c carries column c of S_{n,t} on every term (n, t), S·Sᵀ = ∇²l.
     ///
     /// The square roots are: cross-entropy `S = diag(√p) − p·√pᵀ`, MSE `√2·I`,
@@ -187,7 +187,7 @@ struct LossTerms<Scalar: LapackScalar> {
         return layout.outputMajor(products, count: k, outputShape: outputShape)
     }
 
-    /// The target in term-major form: [R] class indices or [R, C] values.
+    /// Returns the target in term-major form: [R] class indices or [R, C] values.
     private func termMajorTarget(_ target: Tensor<Scalar>) -> Tensor<Scalar> {
         loss is CrossEntropyLoss
             ? target.reshapedUnchecked([layout.rows])

@@ -1,4 +1,4 @@
-/// How a loss combines the losses of its terms: PyTorch's `reduction`.
+/// The reduction of a loss over its terms, PyTorch's `reduction`.
 public enum LossReduction: String, Sendable, CaseIterable {
     /// The average: PyTorch divides by the number of predictions (cross-entropy)
     /// or of output entries (mean-squared error, BCE).
@@ -25,10 +25,10 @@ public enum LossReduction: String, Sendable, CaseIterable {
 /// the total N of the whole data set in κ.
 ///
 /// The library's losses are ``MSELoss``, ``CrossEntropyLoss`` and
-/// ``BCEWithLogitsLoss``; a type of your own that conforms to `Loss` is
+/// ``BCEWithLogitsLoss``. A type of your own that conforms to `Loss` is
 /// rejected with ``CurvlinopsError/Kind/unsupported`` where a loss is used.
 public protocol Loss: Sendable, CustomStringConvertible {
-    /// How the loss of a batch combines its terms.
+    /// The reduction of the batch loss over its terms.
     var reduction: LossReduction { get }
 }
 
@@ -40,9 +40,9 @@ extension Loss {
     ///   - target: The targets, in the layout the loss documents.
     /// - Returns: The loss L of the batch (see ``Loss``).
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not
-    ///   fit; ``CurvlinopsError/Kind/invalidArgument`` for a class index out
-    ///   of range; ``CurvlinopsError/Kind/nonFiniteValue`` for NaN or infinite
-    ///   entries; ``CurvlinopsError/Kind/unsupported`` for a loss type of your own.
+    ///   fit. ``CurvlinopsError/Kind/invalidArgument`` for a class index out
+    ///   of range. ``CurvlinopsError/Kind/nonFiniteValue`` for NaN or infinite
+    ///   entries. ``CurvlinopsError/Kind/unsupported`` for a loss type of your own.
     public func callAsFunction<Scalar: LapackScalar>(_ output: Tensor<Scalar>, _ target: Tensor<Scalar>) throws -> Scalar {
         let loss = try differentiable(owner: "\(self)")
         let layout = try loss.termLayout(outputShape: output.shape)
@@ -56,7 +56,7 @@ extension Loss {
         return scaling.kappa * scaling.rho2 * terms.sumOfLosses(target: target)
     }
 
-    /// The loss as one of the library's losses, or an `unsupported` error naming `owner`.
+    /// Returns the loss as one of the library's losses, or throws `unsupported` naming `owner`.
     func differentiable(owner: String) throws -> any DifferentiableLoss {
         guard let loss = self as? any DifferentiableLoss else {
             throw CurvlinopsError(.unsupported,
@@ -91,7 +91,7 @@ public struct MSELoss: Loss {
 /// `p − e_y`, Hessian `diag(p) − p·pᵀ` with `p = softmax(f)`. The output has
 /// shape `[batch, C]` or `[batch, C, d1, …]` (for a sequence `[batch, C, T]`;
 /// ``Rearrange`` moves a trailing class axis there), the target the shape of
-/// the output without axis 1 (`[batch]`, `[batch, d1, …]`) and holds class
+/// the output without axis 1 (`[batch]`, `[batch, d1, …]`) and contains class
 /// indices as whole numbers in `0 ..< C`. With `.mean` the batch loss is
 /// divided by the number of predictions N·T.
 ///

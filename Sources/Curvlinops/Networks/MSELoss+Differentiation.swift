@@ -5,10 +5,14 @@ extension MSELoss: DifferentiableLoss {
         try lastAxisTermLayout(outputShape: outputShape, loss: self)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func validateTarget<Scalar: LapackScalar>(_ target: Tensor<Scalar>, outputShape: [Int], argument: String) throws {
         try validateSameShapeTarget(target, outputShape: outputShape, argument: argument, loss: self)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func sumOfLosses<Scalar: LapackScalar>(logits: Tensor<Scalar>, targets: Tensor<Scalar>, layout: LossTermLayout) -> Scalar {
         var total = 0.0
         logits.withUnsafeBufferPointer { f in
@@ -23,6 +27,8 @@ extension MSELoss: DifferentiableLoss {
     }
 
     /// 2(f − y).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func gradients<Scalar: LapackScalar>(logits: Tensor<Scalar>, targets: Tensor<Scalar>, layout: LossTermLayout) -> Tensor<Scalar> {
         logits.withUnsafeBufferPointer { f in
             targets.withUnsafeBufferPointer { y in
@@ -34,6 +40,8 @@ extension MSELoss: DifferentiableLoss {
     }
 
     /// 2u.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func hessianProducts<Scalar: LapackScalar>(
         logits: Tensor<Scalar>, tangents: Tensor<Scalar>, count k: Int, layout: LossTermLayout
     ) -> Tensor<Scalar> {
@@ -43,6 +51,8 @@ extension MSELoss: DifferentiableLoss {
     }
 
     /// Column c of √2·I.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func hessianSquareRoots<Scalar: LapackScalar>(logits: Tensor<Scalar>, layout: LossTermLayout) -> Tensor<Scalar> {
         let (rows, c) = (layout.rows, layout.classes)
         let root = Scalar(2).squareRoot()
@@ -56,6 +66,8 @@ extension MSELoss: DifferentiableLoss {
     }
 
     /// ỹ = f + ε with ε ~ N(0, I/2): the likelihood ∝ exp(−‖f − y‖²) of the sum form.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func sampleTargets<Scalar: LapackScalar>(
         logits: Tensor<Scalar>, layout: LossTermLayout, using generator: inout SeededGenerator
     ) -> Tensor<Scalar> {
@@ -70,7 +82,7 @@ extension MSELoss: DifferentiableLoss {
     }
 }
 
-/// The term layout of MSE and BCE: terms along the last axis.
+/// Returns the term layout of MSE and BCE, whose terms lie along the last axis.
 func lastAxisTermLayout(outputShape: [Int], loss: any Loss) throws -> LossTermLayout {
     guard outputShape.count >= 2, outputShape[0] >= 1, outputShape.last! >= 1 else {
         throw CurvlinopsError.shapeMismatch(

@@ -30,12 +30,16 @@ extension Rearrange: DifferentiableLayer {
         using generator: inout Generator
     ) -> [Tensor<Scalar>] { [] }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func forward<Scalar: LapackScalar>(_ input: Tensor<Scalar>, parameters: [Tensor<Scalar>]) throws -> LayerRecord<Scalar> {
         let outputShape = try outputShape(forInput: input.shape)
         return LayerRecord(input: input, output: moveLastAxis(input, inputShape: input.shape, count: 1, newShape: outputShape),
                            unfoldedInput: nil)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func jacobianVectorProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         inputTangent: Tensor<Scalar>?, parameterTangents: [Tensor<Scalar>?], count k: Int
@@ -46,6 +50,8 @@ extension Rearrange: DifferentiableLayer {
     }
 
     /// The inverse move: axis 1 back to the end.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func vectorJacobianProduct<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputCotangent: Tensor<Scalar>, count k: Int,
@@ -62,6 +68,8 @@ extension Rearrange: DifferentiableLayer {
     }
 
     /// None: a linear map without parameters has no second-order terms.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func secondOrderTerms<Scalar: LapackScalar>(
         _ record: LayerRecord<Scalar>, parameters: [Tensor<Scalar>],
         outputGradient: Tensor<Scalar>, inputTangent: Tensor<Scalar>?,

@@ -44,10 +44,10 @@ func rowMajorGemm<Scalar: LapackScalar>(
 /// Copies a row-major array of shape [outer, first, second, inner] into one of
 /// shape [outer, second, first, inner], or adds it there when `accumulate` is true.
 ///
-/// This is the one data movement the layers need: it turns [k, rows, c]
-/// into [rows, k, c] so that k products sharing one operand become one gemm,
-/// turns a convolution's [N, S, C] gemm output into NCHW, and implements
-/// ``Rearrange``.
+/// This is the one data movement the layers need. It turns [k, rows, c]
+/// into [rows, k, c], so that k products sharing one operand become one
+/// gemm. It also turns a convolution's [N, S, C] gemm output into NCHW, and
+/// it implements ``Rearrange``.
 ///
 /// - Complexity: O(outer · first · second · inner) reads and writes.
 func swapAxes<Scalar: LapackScalar>(
@@ -73,7 +73,7 @@ func swapAxes<Scalar: LapackScalar>(
 }
 
 extension Tensor {
-    /// The tensor with the axes `first` and `second` of the view
+    /// Returns the tensor with the axes `first` and `second` of the view
     /// [outer, first, second, inner] swapped, under `newShape`.
     func swappingAxes(outer: Int, first: Int, second: Int, inner: Int, newShape: [Int]) -> Tensor {
         precondition(outer * first * second * inner == count, "swappingAxes: view does not cover \(shape)")
@@ -82,19 +82,19 @@ extension Tensor {
             return reshapedUnchecked(newShape)
         }
         return withUnsafeBufferPointer { source in
-            Tensor(shape: newShape) { destination in
+            Tensor(uninitializedShape: newShape, writingEvery: { destination in
                 guard count > 0 else { return }
                 swapAxes(source.baseAddress!, into: destination.baseAddress!,
                          outer: outer, first: first, second: second, inner: inner)
-            }
+            })
         }
     }
 }
 
 /// Computes C ← α·op(A)·op(B) + β·C on tensors viewed as row-major matrices.
 ///
-/// `a` holds op(A) (m × k) or, when `transposeA` is true, A stored k × m;
-/// likewise `b` holds op(B) (k × n) or B stored n × k; `c` holds m × n.
+/// `a` contains op(A) (m × k), or A stored k × m when `transposeA` is true.
+/// Likewise `b` contains op(B) (k × n), or B stored n × k. `c` is m × n.
 func gemm<Scalar: LapackScalar>(
     _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int, alpha: Scalar = 1, beta: Scalar = 0, into c: inout Tensor<Scalar>
@@ -128,8 +128,8 @@ extension Tensor {
         }
     }
 
-    /// The sums over the rows of each of `blocks` blocks of this tensor viewed
-    /// as [blocks, rows, features]; shape [blocks, features].
+    /// Sums the rows of each of `blocks` blocks of this tensor viewed as
+    /// [blocks, rows, features], giving shape [blocks, features].
     func sumsOverRows(blocks: Int, features: Int) -> Tensor {
         precondition(blocks > 0 && features > 0 && count % (blocks * features) == 0,
                      "sumsOverRows: \(shape) is not [\(blocks), rows, \(features)]")

@@ -29,13 +29,13 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// A uniform sample from the open interval (0, 1), in double precision.
+    /// Draws a uniform sample from the open interval (0, 1), in double precision.
     mutating func nextOpenUnitInterval() -> Double {
         // 53 random bits, shifted by half a step so that neither 0 nor 1 occurs.
         (Double(next() >> 11) + 0.5) / 9_007_199_254_740_992.0
     }
 
-    /// A standard normal sample by the Box–Muller transform.
+    /// Draws a standard normal sample by the Box–Muller transform.
     mutating func nextStandardNormal() -> Double {
         let radius = (-2 * Foundation.log(nextOpenUnitInterval())).squareRoot()
         return radius * Foundation.cos(2 * Double.pi * nextOpenUnitInterval())

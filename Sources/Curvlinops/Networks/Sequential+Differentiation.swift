@@ -69,11 +69,23 @@ extension Sequential {
         return tangents
     }
 
+    /// The tangents of the network's output for k parameter tangents, of
+    /// which at least one must be given.
+    ///
+    /// - Returns: Shape [k·batch, output axes…].
+    func outputTangents(
+        _ pass: ForwardPass<Scalar>, parameterTangents: [Int: Tensor<Scalar>], count k: Int
+    ) throws -> Tensor<Scalar> {
+        precondition(!parameterTangents.isEmpty, "outputTangents needs at least one parameter tangent")
+        // A tangent that is non-zero at some layer stays non-nil through every later layer.
+        return try jacobianVectorProducts(pass, parameterTangents: parameterTangents, count: k).last!!
+    }
+
     /// Reverse-mode products: parameter cotangents, and optionally the
     /// cotangents of chosen layers' outputs, for k output cotangents.
     ///
-    /// Back-propagation stops at the lowest layer that holds a requested
-    /// parameter or output.
+    /// Back-propagation stops at the lowest layer that owns a requested
+    /// parameter or whose output is requested.
     ///
     /// - Parameters:
     ///   - pass: The forward pass of the batch.
@@ -177,8 +189,8 @@ extension Sequential {
         return result
     }
 
-    /// The lowest layer index that holds one of `parameters` or is in
-    /// `layers`; the last layer when there is none.
+    /// Returns the lowest layer index that owns one of `parameters` or is in
+    /// `layers`, or the last layer when there is none.
     private func lowestLayer(holding parameters: Set<Int>, or layers: Set<Int>) -> Int {
         var lowest = self.layers.count - 1
         for (index, range) in parameterRanges.enumerated() where range.contains(where: parameters.contains) {
@@ -192,7 +204,7 @@ extension Sequential {
     }
 }
 
-/// The sum of two optional tensors of the same shape; `nil` when both are `nil`.
+/// Adds two optional tensors of the same shape, and returns `nil` when both are `nil`.
 private func sumOfOptionals<Scalar: LapackScalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<Scalar>? {
     guard var sum = a else { return b }
     if let b {

@@ -10,8 +10,8 @@ extension Sequential {
         layers.indices.filter { layers[$0] is Linear || layers[$0] is Conv2d }
     }
 
-    /// The inputs a ``Linear`` or ``Conv2d`` layer's weight multiplies, by
-    /// weight-sharing position.
+    /// Returns the inputs a ``Linear`` or ``Conv2d`` layer's weight multiplies,
+    /// by weight-sharing position.
     ///
     /// - Linear on `[batch, d1, …, in]`: shape `[batch, S, in]` with S = d1·…
     ///   (S = 1 for `[batch, in]`); `a_{n,s}` is the input at position s.

@@ -39,11 +39,12 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
     ///   - layers: At least one layer of the library.
     ///   - parameters: A value for every parameter, keyed by its PyTorch name
     ///     (`"0.weight"`), with the shape the layer documents.
-    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for no layers, a
-    ///   missing or unknown parameter name; ``CurvlinopsError/Kind/shapeMismatch``
-    ///   for a value of the wrong shape; ``CurvlinopsError/Kind/nonFiniteValue``
-    ///   for a value with NaN or infinite entries;
-    ///   ``CurvlinopsError/Kind/unsupported`` for a layer type of your own.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for no layers, or a
+    ///   missing or unknown parameter name.
+    ///   ``CurvlinopsError/Kind/shapeMismatch`` for a value of the wrong shape.
+    ///   ``CurvlinopsError/Kind/nonFiniteValue`` for a value with NaN or
+    ///   infinite entries. ``CurvlinopsError/Kind/unsupported`` for a layer
+    ///   type of your own.
     public init(_ layers: [any Layer], parameters: [String: Tensor<Scalar>]) throws {
         let (differentiable, names, shapes, ranges) = try Self.describe(layers)
         for name in parameters.keys.sorted() where !names.contains(name) {
@@ -103,7 +104,7 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
     /// The total number of parameter entries.
     public var parameterCount: Int { parameterValues.reduce(0) { $0 + $1.count } }
 
-    /// The value of one parameter.
+    /// Returns the value of one parameter.
     ///
     /// - Parameter name: A PyTorch parameter name such as `"0.weight"`.
     /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for an unknown name.
@@ -125,7 +126,7 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
         parameterValues[index] = value
     }
 
-    /// The shape of the output for an input of the given shape.
+    /// Computes the shape of the output for an input of the given shape.
     ///
     /// - Parameter inputShape: The input's shape, batch axis first.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when some layer cannot
@@ -152,8 +153,10 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
     /// - Returns: The output of the last layer.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the input does not
     ///   fit (see ``outputShape(forInput:)``); ``CurvlinopsError/Kind/nonFiniteValue``
-    ///   when it holds NaN or infinite entries.
+    ///   when it contains NaN or infinite entries.
     /// - Complexity: One gemm per ``Linear`` and ``Conv2d`` layer.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func callAsFunction(_ input: Tensor<Scalar>) throws -> Tensor<Scalar> {
         if let index = input.firstNonFiniteIndex {
             throw CurvlinopsError.nonFinite(
@@ -162,7 +165,7 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
         return try forwardPass(input).output
     }
 
-    /// The position of a parameter in ``parameterNames``.
+    /// Returns the position of a parameter in ``parameterNames``, or throws `invalidArgument` naming `owner`.
     func parameterIndex(of name: String, owner: String) throws -> Int {
         guard let index = parameterNames.firstIndex(of: name) else {
             throw CurvlinopsError.invalidArgument(
@@ -171,7 +174,7 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
         return index
     }
 
-    /// The values of the parameters of layer `index`, in the layer's order.
+    /// Returns the values of the parameters of layer `index`, in the layer's order.
     func parameters(ofLayer index: Int) -> [Tensor<Scalar>] {
         Array(parameterValues[parameterRanges[index]])
     }

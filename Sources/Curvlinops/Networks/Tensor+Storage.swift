@@ -10,6 +10,23 @@ extension Tensor {
         }
     }
 
+    /// Creates a tensor whose entries `write` must set, every one of them: the
+    /// buffer starts uninitialised, which saves zeroing memory that a gemm
+    /// with β = 0 or a full copy overwrites.
+    init(uninitializedShape shape: [Int], writingEvery write: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
+        let count = shape.reduce(1, *)
+        let elements = try [Scalar](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+            try write(buffer)
+            initializedCount = count
+        }
+        self.init(uncheckedShape: shape, elements: elements)
+    }
+
+    /// Creates a tensor for a gemm with β = 0 to overwrite; its entries are uninitialised.
+    init(gemmOutputShape shape: [Int]) {
+        self.init(uninitializedShape: shape, writingEvery: { _ in })
+    }
+
     /// Calls `body` with a pointer to the row-major entries.
     ///
     /// - Parameter body: A closure that reads the entries; the pointer is
@@ -30,16 +47,17 @@ extension Tensor {
         try elements.withUnsafeMutableBufferPointer(body)
     }
 
-    /// The same entries under another shape; the caller guarantees equal counts.
+    /// Returns the same entries under another shape with the same count (checked by a precondition).
     func reshapedUnchecked(_ newShape: [Int]) -> Tensor {
         Tensor(uncheckedShape: newShape, elements: elements)
     }
 
-    /// Creates a tensor without checking that the shape fits the entries.
+    /// Creates a tensor from a shape the library computed itself, trapping
+    /// instead of throwing when the shape does not fit the entries.
     init(uncheckedShape shape: [Int], elements: [Scalar]) {
-        precondition(shape.reduce(1, *) == elements.count,
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == elements.count,
                      "Tensor shape \(shape) does not fit \(elements.count) entries")
-        // The throwing initialiser cannot fail once the count is checked.
+        // With the precondition met, the throwing initialiser cannot fail.
         self = try! Tensor(shape: shape, elements: elements)
     }
 

@@ -25,6 +25,11 @@ extension FixtureCheckers {
                 let fisher = try EFLinearOperator(model: problem.model, loss: problem.loss,
                                                   parameters: parameters, data: problem.data)
                 XCTAssertEqual(ggn.numData, problem.numData, "\(file.name) \(id): num_data")
+                let layout = try fixtureArray(object["layout"], "layout").map { try fixtureObject($0, "layout") }
+                XCTAssertEqual(try layout.map { try fixtureString($0["name"], "layout.name") }, parameters,
+                               "\(file.name) \(id): layout names")
+                XCTAssertEqual(try layout.map { try fixtureArray($0["shape"], "layout.shape").map { try fixtureInt($0, "layout.shape") } },
+                               ggn.inputShapes, "\(file.name) \(id): layout shapes")
 
                 let (gradient, loss) = try ggn.gradientAndLoss()
                 let comparisons: [(String, [Double])] = [
@@ -46,7 +51,7 @@ extension FixtureCheckers {
         }
     }
 
-    /// The reference values of a number, vector or matrix in column-major order.
+    /// Reads the reference values of a number, vector or matrix in column-major order.
     private static func expectedValues(_ value: Any?, _ key: String) throws -> [Double] {
         if let number = value as? NSNumber {
             return [number.doubleValue]

@@ -4,7 +4,7 @@ import Foundation
 /// A network problem of the fixture format (the `problem` object of the
 /// fixtures' README, section 2), decoded into the library's types.
 ///
-/// Every layer type, loss and setting is read from the object; a layer or
+/// Every layer type, loss and setting is read from the object. A layer or
 /// loss the library does not know is a `FixtureError`, so the case fails.
 struct FixtureProblem<Scalar: LapackScalar> {
     /// The problem's `name`.
