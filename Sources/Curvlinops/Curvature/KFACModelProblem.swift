@@ -26,7 +26,7 @@ struct KFACModelProblem<Scalar: LapackScalar>: Sendable {
         var inputFactorDimension: Int { inputDimension + (joint ? 1 : 0) }
     }
 
-    let problem: CurvatureProblem<Scalar>
+    var problem: CurvatureProblem<Scalar>
     let layers: [Layer]
     let fisherType: FisherType
     let kfacApproximation: KFACApproximation
