@@ -7,9 +7,9 @@ import XCTest
 /// forward-only type, and the lazy, once-only computation.
 final class KFACModelTests: XCTestCase {
     /// With one datum and one Linear layer, the GGN is H ⊗ x·xᵀ (H the loss
-    /// Hessian with κρ²), which is exactly KFAC's kron(G, A); a bias adds the
+    /// Hessian with κρ²), which is exactly KFAC's kron(G, A). A bias adds the
     /// constant input 1, which the joint layer's input factor carries.
-    func testTypeTwoEqualsGGNForOneDatumAndOneLinearLayer() throws {
+    func testTypeTwoEqualsGGNWhereExact() throws {
         var generator = SeededGenerator(seed: 61)
         let losses: [any Loss] = [
             CrossEntropyLoss(reduction: .mean), CrossEntropyLoss(reduction: .sum), MSELoss(reduction: .mean),
@@ -33,8 +33,8 @@ final class KFACModelTests: XCTestCase {
 
     /// Where KFAC is exact (one datum, one Linear layer), the Monte-Carlo type
     /// draws the same targets as ``FisherMCLinearOperator`` with the same seed
-    /// and samples, so both are the same matrix; this fixes the 1/M and κρ² scaling.
-    func testMonteCarloEqualsMonteCarloFisherWhereKFACIsExact() throws {
+    /// and samples, so both are the same matrix. This pins the 1/M and κρ² scaling.
+    func testMonteCarloEqualsFisherMCWhereExact() throws {
         var generator = SeededGenerator(seed: 62)
         let losses: [any Loss] = [CrossEntropyLoss(reduction: .mean), MSELoss(reduction: .mean), BCEWithLogitsLoss(reduction: .sum)]
         for loss in losses {
@@ -54,7 +54,7 @@ final class KFACModelTests: XCTestCase {
     /// Each gradient factor is an average over M·N·T sampled outer products
     /// whose expectation is the type-2 factor, so its relative error falls
     /// like 1/√M: by a factor of about 10 from M = 100 to M = 10 000. The
-    /// test asks for a factor of at least 3 (room for the spread of a single
+    /// test requires a factor of at least 3 (room for the spread of a single
     /// draw) and an error below 3 % at M = 10 000 (about five times the error
     /// observed for these problems and this seed). A wrong sampling distribution or
     /// scale would stall at its bias and fail.

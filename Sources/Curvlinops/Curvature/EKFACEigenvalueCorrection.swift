@@ -90,8 +90,8 @@ extension KFACModelProblem {
         return result
     }
 
-    /// The layer's inputs at every position in the input factor's eigenbasis:
-    /// rows a'_{n,s} = Q_Aᵀ ã_{n,s}, shape [batch·S, d_in (+1 when joint)].
+    /// Returns the layer's inputs at every position in the input factor's
+    /// eigenbasis: rows a'_{n,s} = Q_Aᵀ ã_{n,s}, shape [batch·S, d_in (+1 when joint)].
     private func rotatedInputVectors(
         of layer: Layer, pass: ForwardPass<Scalar>, eigenvectors: Matrix<Scalar>
     ) throws -> Tensor<Scalar> {
@@ -180,7 +180,7 @@ extension KFACModelProblem {
     }
 }
 
-/// The rows of a row-major tensor [rows, d] multiplied by Q (d × d,
+/// Returns the rows of a row-major tensor [rows, d] multiplied by Q (d × d,
 /// column-major): row r becomes Qᵀ·x_r, its coordinates in Q's columns.
 ///
 /// - Complexity: One gemm, 2·rows·d² flops.
@@ -195,7 +195,7 @@ func rotatedRows<Scalar: LapackScalar>(_ tensor: Tensor<Scalar>, by q: Matrix<Sc
     return result
 }
 
-/// The entry-wise squares of a tensor.
+/// Returns the entry-wise squares of a tensor.
 private func squared<Scalar: LapackScalar>(_ tensor: Tensor<Scalar>) -> Tensor<Scalar> {
     tensor.withUnsafeBufferPointer { source in
         Tensor(shape: tensor.shape) { target in
@@ -206,7 +206,7 @@ private func squared<Scalar: LapackScalar>(_ tensor: Tensor<Scalar>) -> Tensor<S
     }
 }
 
-/// Σ_j x_j∘2 over the k stacked blocks x_j of `rowLength` entries of a tensor; shape [rowLength].
+/// Returns Σ_j x_j∘2 over the k stacked blocks x_j of `rowLength` entries of a tensor, shape [rowLength].
 private func squaredSumOverProbes<Scalar: LapackScalar>(_ tensor: Tensor<Scalar>, probes k: Int, rowLength: Int) -> Tensor<Scalar> {
     tensor.withUnsafeBufferPointer { source in
         Tensor(shape: [rowLength]) { target in

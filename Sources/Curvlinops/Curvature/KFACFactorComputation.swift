@@ -13,8 +13,9 @@
 
 /// Receives the progress of a pass over the data: batches completed so far and their total.
 ///
-/// The handler runs on the thread that computes the factors, once after each
-/// batch; it must return quickly and must not use the operator it reports on.
+/// The handler runs once after each batch, on the thread that computes the
+/// factors, while that thread holds the operator's lock. It must not use the
+/// operator it reports on, because that would deadlock.
 public typealias KFACProgressHandler = @Sendable (_ completedBatches: Int, _ totalBatches: Int) -> Void
 
 /// The output cotangents a Fisher type back-propagates for one batch.
@@ -79,7 +80,7 @@ extension KFACModelProblem {
         return factors
     }
 
-    /// The probes of one batch in sum form (without κ and ρ²); `nil` for forward-only.
+    /// Returns the probes of one batch in sum form (without κ and ρ²), or `nil` for forward-only.
     ///
     /// - type-2: the C columns of the loss Hessian's square root S (S·Sᵀ = ∇²l) on every term;
     /// - Monte Carlo: M gradients at targets drawn from the model's predictive

@@ -64,7 +64,8 @@ extension KFACLinearOperator {
     ///     because the data are at hand and the wrong T would only rescale
     ///     the factors of a `.mean` loss.
     ///   - progress: Called after each batch of the pass over the data with
-    ///     the batches completed and their total. Default `nil`: no reports.
+    ///     the batches completed and their total; it must not use this
+    ///     operator (see ``KFACProgressHandler``). Default `nil`: no reports.
     /// - Throws: ``CurvlinopsError`` naming the argument, before any pass over
     ///   the data: `invalidArgument` for Monte-Carlo samples below 1, a given
     ///   T below 1 or different from the data's, empty data, an empty, unknown
