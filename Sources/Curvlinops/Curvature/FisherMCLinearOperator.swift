@@ -11,10 +11,11 @@
 /// Bernoulli(sigmoid f) per entry. For each, E[g̃ g̃ᵀ] = ∇²l, so E[F̂] is the
 /// GGN (``GGNLinearOperator``), and F̂ approaches it as M grows.
 ///
-/// The draws are fixed by `seed` (one independent stream per batch): every
-/// apply uses the same targets, so the operator is one fixed symmetric
-/// positive semi-definite matrix. The streams are this library's own; they
-/// do not reproduce PyTorch's draws for the same seed.
+/// The draws are fixed by `seed`, with a separate stream per batch position.
+/// Every apply uses the same targets, so the operator is one fixed symmetric
+/// positive semi-definite matrix; reordering the batches changes the draws.
+/// The streams are this library's own and do not reproduce PyTorch's draws
+/// for the same seed.
 public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
     var problem: CurvatureProblem<Scalar>
 

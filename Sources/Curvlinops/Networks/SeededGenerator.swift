@@ -1,8 +1,8 @@
 import Foundation
 
-/// A deterministic random number generator (SplitMix64, Steele, Lea and
-/// Flood 2014), so that initialisation and Monte-Carlo sampling repeat exactly
-/// for a given seed on every platform.
+/// A deterministic random number generator (the SplitMix64 algorithm), so
+/// that initialisation and Monte-Carlo sampling repeat exactly for a given
+/// seed on every platform.
 ///
 /// Its streams are not PyTorch's: a network initialised with the same seed
 /// in PyTorch has other values.
@@ -14,9 +14,11 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = seed
     }
 
-    /// Creates a generator for one of several independent streams of one seed,
+    /// Creates a generator for one of several separate streams of one seed,
     /// for example one stream per mini-batch.
     init(seed: UInt64, stream: UInt64) {
+        // An odd multiplier spreads consecutive stream numbers over all 64 bits
+        // before SplitMix64's own mixing.
         var mixer = SeededGenerator(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
         state = mixer.next()
     }
