@@ -39,7 +39,7 @@ final class EKFACLinearOperatorTests: XCTestCase {
             separateWeightAndBias: problem.separateWeightAndBias)
     }
 
-    /// The scaling matrix of one block from the corrected eigenvalues.
+    /// Returns the scaling matrix of one block from the corrected eigenvalues.
     static func scaling(_ corrected: EKFACCorrectedEigenvalues<Double>, _ part: KroneckerBlock.Kind) -> Matrix<Double> {
         switch (corrected, part) {
         case let (.joint(values), _): return values

@@ -5,7 +5,7 @@ import XCTest
 final class KFACInverseLinearOperatorTests: XCTestCase {
     // MARK: The Linear(2 → 1) example
 
-    func testLinearTwoToOneExactDampingAppliedThreeTimes() throws {
+    func testExactDampingOnLinearTwoToOne() throws {
         let kfac = try KroneckerTestSupport.linearTwoToOne()
         let inverse = try KFACInverseLinearOperator(kfac, damping: .exact(0.5))
         let expected = [6.0 / 7, -2.0 / 7, 2.0 / 5]
@@ -80,7 +80,7 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
 
     // MARK: Cholesky-based damping
 
-    func testScalarDampingEqualsDenseInverseOfDampedBlocks() throws {
+    func testScalarDampingMatchesDenseInverse() throws {
         for separate in [true, false] {
             let problem = KroneckerTestSupport.Problem.make(separateWeightAndBias: separate, seed: 41)
             let damping = 0.03
@@ -99,7 +99,7 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
         }
     }
 
-    func testPerFactorDampingEqualsDenseInverseOfDampedBlocks() throws {
+    func testPerFactorDampingMatchesDenseInverse() throws {
         let problem = KroneckerTestSupport.Problem.make(separateWeightAndBias: true, seed: 43)
         let (inputDamping, gradientDamping) = (0.2, 0.01)
         let inverse = try KFACInverseLinearOperator(
@@ -169,7 +169,7 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
         XCTAssertTrue(layer.fallbackReason?.contains("not finite") ?? false, layer.fallbackReason ?? "")
     }
 
-    func testScalarDampingZeroOnSingularFactorThrowsNamingLayerAndFactor() throws {
+    func testZeroScalarDampingOnSingularFactorThrows() throws {
         let kfac = try KroneckerTestSupport.linearTwoToOne()
         let inverse = try KFACInverseLinearOperator(kfac, damping: .scalar(0))
         assertThrowsCurvlinopsError(
@@ -179,7 +179,7 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
 
     // MARK: Float and the retry in double precision
 
-    /// A = [[1, 1], [1, 1]] with δ = 1e-9: in Float, 1 + 1e-9 rounds to 1, so
+    /// Returns KFAC with A = [[1, 1], [1, 1]], for δ = 1e-9: in Float, 1 + 1e-9 rounds to 1, so
     /// A + δI is singular and Cholesky fails; in Double it is positive definite.
     private func floatRetryOperator() throws -> KFACLinearOperator<Float> {
         try KFACLinearOperator<Float>(
@@ -205,7 +205,7 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
         XCTAssertNil(fixtureMismatch(result.map(Double.init), expected.elements.map { $0 * scale }, rtol: 1e-5, atol: 0))
     }
 
-    func testFloatCholeskyFailureWithoutRetryThrowsNamingLayerAndFactor() throws {
+    func testFloatCholeskyFailureWithoutRetryThrows() throws {
         let inverse = try KFACInverseLinearOperator(
             try floatRetryOperator(), damping: .scalar(1e-9), retryInDoublePrecision: false)
         assertThrowsCurvlinopsError(
@@ -224,6 +224,27 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
                 .apply(KroneckerTestSupport.float(x))
             // The damped factors have condition numbers below 100, so Float loses at most 2 of its 7 digits.
             XCTAssertLessThan(KroneckerTestSupport.relativeError(KroneckerTestSupport.double(float), double), 1e-4, "\(damping)")
+        }
+    }
+
+    // MARK: Digits fixture
+
+    /// The trained digits MLP's stored KFAC factors, inverted with the recorded arguments, applied to V.
+    func testDigitsFixtureInverseTimesV() throws {
+        for file in try FixtureFile.files(ofFamily: "digits_mlp") {
+            let record = try fixtureObject(file.root["kfac"], "kfac")
+            let arguments = try fixtureObject(record["constructor_arguments"], "constructor_arguments")
+            let kfac = try KroneckerFixtureCase.kfac(factorsIn: record, layout: file.root["layout"], arguments: arguments)
+            let v = try FixtureTensor(file.root["V"], "V").matrix(Double.self)
+            for key in ["kfac_inverse", "kfac_inverse_exact_damping"] {
+                let entry = try fixtureObject(file.root[key], key)
+                let inverseArguments = try fixtureObject(entry["inverse_constructor_arguments"], "inverse_constructor_arguments")
+                let inverse = try KFACInverseFixtureChecker.inverse(of: kfac, arguments: inverseArguments)
+                let expected = try FixtureTensor(entry["kfac_inverse_times_V"], "kfac_inverse_times_V")
+                if let mismatch = fixtureMismatch(try inverse.apply(v).rowMajorElements, expected.data, rtol: 1e-8, atol: 0) {
+                    XCTFail("\(file.name) \(key): kfac_inverse_times_V: \(mismatch)")
+                }
+            }
         }
     }
 
@@ -321,7 +342,7 @@ final class KFACInverseLinearOperatorTests: XCTestCase {
         }
     }
 
-    func testCacheOffKeepsNothingButReportsTheLastFactorization() throws {
+    func testCacheOffKeepsNoFactors() throws {
         let kfac = try KroneckerTestSupport.linearTwoToOne()
         let inverse = try KFACInverseLinearOperator(kfac, damping: .scalar(0.5), cache: false)
         _ = try inverse.apply([1, 1, 1])

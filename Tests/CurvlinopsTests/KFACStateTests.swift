@@ -45,7 +45,7 @@ final class KFACStateTests: XCTestCase {
         }
     }
 
-    func testBiasOnlyStateWithoutInputFactorsSavesAndLoads() throws {
+    func testBiasOnlyStateRoundTrips() throws {
         let kfac = try KroneckerTestSupport.linearTwoToOne(parameters: ["bias"])
         let loaded = try KFACLinearOperator<Double>(stateData: try kfac.stateData())
         XCTAssertEqual(try loaded.dense(), try Matrix(rows: 1, columns: 1, rowMajor: [2]))

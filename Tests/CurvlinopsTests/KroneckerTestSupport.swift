@@ -4,7 +4,7 @@ import XCTest
 
 /// Test matrices and dense references for the Kronecker-factored operators.
 enum KroneckerTestSupport {
-    /// A matrix with entries uniform in [−1, 1].
+    /// Returns a matrix with entries uniform in [−1, 1].
     static func randomMatrix(_ rows: Int, _ columns: Int, _ generator: inout SeededGenerator) -> Matrix<Double> {
         var result = Matrix<Double>(zeros: rows, columns)
         for j in 0..<columns {
@@ -44,7 +44,9 @@ enum KroneckerTestSupport {
         return result
     }
 
-    /// The flat indices of a block's d_out × c matrix entries, row-major, as README §3 lays them out.
+    /// Returns the flat indices of a block's d_out × c matrix entries in row-major order, as the fixture format lays them out.
+    ///
+    /// W[o, i] sits at offset(W) + o·d_in + i. In a joint block the bias entry of row o follows that row.
     static func blockIndices(
         parameterShapes: [[Int]], weightPosition: Int?, biasPosition: Int?, joint: Bool, part: KroneckerBlock.Kind
     ) -> [Int] {
@@ -88,7 +90,7 @@ enum KroneckerTestSupport {
         return result
     }
 
-    /// The dense KFAC matrix built entry by entry from the factors, independently of the operator's apply.
+    /// Builds a dense block-diagonal matrix entry by entry, independently of the operators' apply.
     static func referenceDense(
         parameterShapes: [[Int]], layers: [KFACLayer], input: [String: Matrix<Double>],
         gradient: [String: Matrix<Double>], separateWeightAndBias: Bool,
@@ -125,9 +127,9 @@ enum KroneckerTestSupport {
         return scale == 0 ? worst : worst / scale
     }
 
-    /// A three-layer problem with every kind of block: a joint-capable Linear
-    /// layer, a Conv2d-shaped weight without bias, and a bias without weight;
-    /// the parameters are listed out of layer order.
+    /// A three-layer problem with every kind of block: a Linear layer that is
+    /// joint unless weight and bias are separate, a Conv2d-shaped weight without
+    /// bias, and a bias without weight. The parameters are listed out of layer order.
     struct Problem {
         let parameterShapes: [[Int]]
         let layers: [KFACLayer]
@@ -151,14 +153,14 @@ enum KroneckerTestSupport {
                 separateWeightAndBias: separateWeightAndBias)
         }
 
-        /// The dense matrix with `blockMatrix` giving each block's matrix.
+        /// Builds the dense matrix with `blockMatrix` giving each block's matrix.
         func dense(_ blockMatrix: (_ layer: String, _ part: KroneckerBlock.Kind) -> Matrix<Double>) -> Matrix<Double> {
             referenceDense(
                 parameterShapes: parameterShapes, layers: layers, input: input, gradient: gradient,
                 separateWeightAndBias: separateWeightAndBias, blockMatrix: blockMatrix)
         }
 
-        /// The input factor of a block: A, or [1] for a bias block.
+        /// Returns the input factor of a block: A, or [1] for a bias block.
         func inputFactor(_ layer: String, _ part: KroneckerBlock.Kind) -> Matrix<Double> {
             part == .bias ? Matrix.identity(1) : input[layer]!
         }
@@ -190,12 +192,12 @@ enum KroneckerTestSupport {
         try! Matrix(rows: matrix.rows, columns: matrix.columns, columnMajor: matrix.elements.map { Double($0) })
     }
 
-    /// The inverse of a square matrix by LU (`gesv`).
+    /// Returns the inverse of a square matrix by LU (`gesv`).
     static func inverse(_ matrix: Matrix<Double>) throws -> Matrix<Double> {
         try LAPACK.gesv(matrix, Matrix.identity(matrix.rows))
     }
 
-    /// The model Linear(2 → 1) with w = [[0, 0]], b = [0], x = [1, 2], y = [0],
+    /// Returns KFAC of the model Linear(2 → 1) with w = [[0, 0]], b = [0], x = [1, 2], y = [0],
     /// MSE with sum reduction, type-2 Fisher: A = x·xᵀ, G = 2 (the MSE Hessian),
     /// parameters [weight, bias], weight and bias separate.
     static func linearTwoToOne(parameters: [String] = ["weight", "bias"]) throws -> KFACLinearOperator<Double> {

@@ -5,7 +5,7 @@ import Foundation
 // all Λ matrices and λ vectors, because the eigenbases are orthonormal.
 
 extension EKFACLinearOperator {
-    /// The trace, Σ Λ over all corrected eigenvalues.
+    /// Returns the trace, Σ Λ over all corrected eigenvalues.
     ///
     /// - Throws: Whatever computing the data throws.
     /// - Complexity: O(number of parameters).
@@ -13,7 +13,7 @@ extension EKFACLinearOperator {
         try correctedEigenvalueList().reduce(0, +)
     }
 
-    /// The Frobenius norm, √(Σ Λ²) over all corrected eigenvalues.
+    /// Returns the Frobenius norm, √(Σ Λ²) over all corrected eigenvalues.
     ///
     /// - Throws: Whatever computing the data throws.
     /// - Complexity: O(number of parameters).
@@ -22,7 +22,7 @@ extension EKFACLinearOperator {
         return Scalar(sumOfSquares.squareRoot())
     }
 
-    /// The log-determinant, Σ log Λ over all corrected eigenvalues; −∞ when one of them is 0.
+    /// Returns the log-determinant, Σ log Λ over all corrected eigenvalues; −∞ when one of them is 0.
     ///
     /// - Throws: Whatever computing the data throws.
     /// - Complexity: O(number of parameters).
@@ -30,7 +30,7 @@ extension EKFACLinearOperator {
         SignedLogDeterminant(eigenvalues: try correctedEigenvalueList()).logDeterminant
     }
 
-    /// The determinant, Π Λ over all corrected eigenvalues.
+    /// Returns the determinant, Π Λ over all corrected eigenvalues.
     ///
     /// The product is formed as exp(Σ log Λ), so it overflows to ∞ or
     /// underflows to 0 only when the determinant itself is out of range; it

@@ -29,10 +29,10 @@ public struct EKFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The layers, each with the positions of its weight and bias.
     public var layers: [KFACLayer] { layout.layerDescriptions }
 
-    /// How the gradient factors and corrected eigenvalues were, or are to be, computed.
+    /// The Fisher type of the gradient factors and corrected eigenvalues, computed or to be computed.
     public let fisherType: FisherType
 
-    /// How layers with weight sharing were, or are to be, treated.
+    /// The treatment of layers with weight sharing in the factors, computed or to be computed.
     public let kfacApproximation: KFACApproximation
 
     /// Whether weight and bias of a layer form separate blocks.
@@ -176,7 +176,7 @@ public struct EKFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
         return try applyKroneckerBlocks(actions, to: x, size: inputSize)
     }
 
-    /// EKFAC itself: the matrix is symmetric.
+    /// Returns the operator itself, because the matrix is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 }
 
@@ -219,8 +219,8 @@ struct EKFACData<Scalar: LapackScalar>: Sendable {
         self.scalings = scalings
     }
 
-    /// The block's action with its corrected eigenvalues mapped through `transform`
-    /// (the identity for EKFAC, 1/(Λ + δ) for its damped inverse).
+    /// Returns the block's action with its corrected eigenvalues mapped through
+    /// `transform` (the identity for EKFAC, 1/(Λ + δ) for its damped inverse).
     func action(
         for block: KroneckerBlock, transform: (Matrix<Scalar>) -> Matrix<Scalar>
     ) -> KroneckerBlockAction<Scalar> {

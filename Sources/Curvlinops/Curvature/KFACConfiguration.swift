@@ -1,4 +1,4 @@
-/// How the gradient factor G of a KFAC approximation is obtained.
+/// The source of the gradient factor G of a KFAC approximation.
 ///
 /// The input factor A is the same for every type. The type decides which
 /// vectors are back-propagated to form G (Martens & Grosse 2015):
@@ -24,7 +24,7 @@ public enum FisherType: Sendable, Hashable {
     case forwardOnly
 }
 
-/// How KFAC treats a layer whose weight is shared over several positions, such
+/// The treatment of a layer whose weight is shared over several positions, such
 /// as a `Linear` layer on sequences or a `Conv2d` layer (Eschenhagen et al. 2023).
 ///
 /// With S positions per datum and N data:

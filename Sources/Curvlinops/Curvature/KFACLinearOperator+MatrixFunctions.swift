@@ -10,7 +10,7 @@ import Foundation
 //     det(kron(G, A))  = det(G)ⁿ·det(A)ᵐ
 
 extension KFACLinearOperator {
-    /// The trace, Σ over blocks of tr(G)·tr(A).
+    /// Returns the trace, Σ over blocks of tr(G)·tr(A).
     ///
     /// - Throws: Whatever computing the factors throws.
     /// - Complexity: O(d) per factor of size d.
@@ -24,7 +24,7 @@ extension KFACLinearOperator {
         return sum
     }
 
-    /// The Frobenius norm, √(Σ over blocks of ‖G‖²_F·‖A‖²_F).
+    /// Returns the Frobenius norm, √(Σ over blocks of ‖G‖²_F·‖A‖²_F).
     ///
     /// - Throws: Whatever computing the factors throws.
     /// - Complexity: O(d²) per factor of size d.
@@ -39,7 +39,7 @@ extension KFACLinearOperator {
         return Scalar(sumOfSquares.squareRoot())
     }
 
-    /// The log-determinant, Σ over blocks of m·log det(A) + n·log det(G), with
+    /// Returns the log-determinant, Σ over blocks of m·log det(A) + n·log det(G), with
     /// `torch.logdet`'s conventions for singular and indefinite factors.
     ///
     /// Each factor's determinant comes from its eigenvalues (`syevd`): an
@@ -62,7 +62,7 @@ extension KFACLinearOperator {
         return sum
     }
 
-    /// The determinant, the product over blocks of det(A)ᵐ·det(G)ⁿ.
+    /// Returns the determinant, the product over blocks of det(A)ᵐ·det(G)ⁿ.
     ///
     /// Each factor's determinant comes from its eigenvalues; the product is
     /// formed as a sign times exp(Σ logarithms), so it overflows to ±∞ or
@@ -93,7 +93,7 @@ extension KFACLinearOperator {
         return Scalar(sign) * Scalar(exp(Double(logSum)))
     }
 
-    /// The signed log-determinants of G and A for every block; A = [1] for a bias block.
+    /// Returns the signed log-determinants of G and A for every block, with A = [1] for a bias block.
     private func blockDeterminants() throws
         -> [(gradient: SignedLogDeterminant<Scalar>, input: SignedLogDeterminant<Scalar>, block: KroneckerBlock)]
     {
@@ -107,7 +107,7 @@ extension KFACLinearOperator {
     }
 }
 
-/// The sum of the diagonal of a square matrix.
+/// Returns the sum of the diagonal of a square matrix.
 func matrixTrace<Scalar: LapackScalar>(_ matrix: Matrix<Scalar>) -> Scalar {
     precondition(matrix.isSquare, "matrixTrace needs a square matrix, got \(matrix.rows) × \(matrix.columns)")
     let n = matrix.rows

@@ -34,10 +34,10 @@ public struct KFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The layers, each with the positions of its weight and bias.
     public var layers: [KFACLayer] { layout.layerDescriptions }
 
-    /// How the gradient factors were, or are to be, computed.
+    /// The Fisher type of the gradient factors, computed or to be computed.
     public let fisherType: FisherType
 
-    /// How layers with weight sharing were, or are to be, treated.
+    /// The treatment of layers with weight sharing in the factors, computed or to be computed.
     public let kfacApproximation: KFACApproximation
 
     /// Whether weight and bias of a layer form separate blocks (true) or one
@@ -184,7 +184,7 @@ public struct KFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
         return try applyKroneckerBlocks(actions, to: x, size: inputSize)
     }
 
-    /// KFAC itself: the matrix is symmetric.
+    /// Returns the operator itself, because the matrix is symmetric.
     public func adjoint() -> any LinearOperator<Scalar> { self }
 
     /// How many times the eigendecompositions of the factors were computed; 0 or 1.

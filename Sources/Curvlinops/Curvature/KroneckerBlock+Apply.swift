@@ -1,4 +1,4 @@
-/// What one block of a Kronecker-factored operator does to each of its d_out × c matrices M.
+/// The map that one block of a Kronecker-factored operator applies to each of its d_out × c matrices M.
 ///
 /// The right factor is `nil` for a bias block, whose input factor is the 1 × 1 matrix [1].
 enum KroneckerBlockAction<Scalar: LapackScalar>: Sendable {
@@ -77,7 +77,7 @@ final class KroneckerWorkspace<Scalar: LapackScalar> {
     }
 }
 
-/// Where the k matrices of one block sit in a flat column-major `size` × k buffer.
+/// The place of one block's k matrices in a flat column-major `size` × k buffer.
 struct FlatBlockView {
     let block: KroneckerBlock
     /// The distance between consecutive columns: the flat size of the parameter vector.

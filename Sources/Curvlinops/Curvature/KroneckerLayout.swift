@@ -22,7 +22,8 @@ struct KroneckerLayout: Sendable, Equatable {
 
         /// The size of the input factor A, or `nil` for a layer without weight.
         var inputFactorDimension: Int? {
-            hasWeight ? inputDimension + (joint ? 1 : 0) : nil
+            guard hasWeight else { return nil }
+            return joint ? inputDimension + 1 : inputDimension
         }
 
         var description: KFACLayer {
@@ -41,7 +42,7 @@ struct KroneckerLayout: Sendable, Equatable {
     /// The layers as the caller described them.
     var layerDescriptions: [KFACLayer] { layers.map(\.description) }
 
-    /// The layer with the given name.
+    /// Returns the layer with the given name, or `nil`.
     func layer(named name: String) -> Layer? {
         layers.first { $0.name == name }
     }

@@ -20,12 +20,12 @@ final class LazyValue<Value: Sendable>: @unchecked Sendable {
     private var stored: Value?
     private var successfulComputations = 0
 
-    /// A value that `compute` produces on first request.
+    /// Creates a value that `compute` produces on first request.
     init(_ compute: @escaping @Sendable () throws -> Value) {
         self.compute = compute
     }
 
-    /// A value that is known already.
+    /// Creates a value that is known already.
     init(value: Value) {
         self.stored = value
     }

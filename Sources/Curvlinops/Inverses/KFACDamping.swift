@@ -1,4 +1,4 @@
-/// How ``KFACInverseLinearOperator`` damps KFAC before inverting it.
+/// The damping that ``KFACInverseLinearOperator`` adds to KFAC before inverting it.
 ///
 /// For a block with input factor A (n × n) and gradient factor G (m × m):
 ///
@@ -58,12 +58,12 @@ public enum KFACDamping<Scalar: LapackScalar>: Sendable, Equatable {
 struct FactorDamping<Scalar: LapackScalar>: Sendable, Equatable {
     let input: Scalar
     let gradient: Scalar
-    /// Why the heuristic fell back to (λ, λ); `nil` when it did not.
+    /// The reason the heuristic fell back to (λ, λ), or `nil` when it did not.
     let fallbackReason: String?
 }
 
 extension KFACDamping {
-    /// The dampings of a layer's input and gradient factors in the non-exact modes.
+    /// Returns the dampings of a layer's input and gradient factors in the non-exact modes.
     ///
     /// - Parameters:
     ///   - input: The layer's input factor, or `nil` for a layer without weight.

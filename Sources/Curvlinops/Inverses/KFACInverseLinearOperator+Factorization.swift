@@ -4,7 +4,7 @@ import Foundation
 /// inverse, with the block actions that apply them and the report of how
 /// they were obtained.
 struct PreparedKFACInverse<Scalar: LapackScalar>: Sendable {
-    /// What one layer's inverse is built from.
+    /// The factors that one layer's inverse is built from.
     enum LayerFactors: Sendable {
         /// (A + δ_A I)⁻¹ (nil for a layer without weight) and (G + δ_G I)⁻¹.
         case inverses(input: Matrix<Scalar>?, gradient: Matrix<Scalar>)
@@ -14,7 +14,7 @@ struct PreparedKFACInverse<Scalar: LapackScalar>: Sendable {
         case eigenbasis(KFACLayerEigendecomposition<Scalar>, correctedEigenvalues: [KroneckerBlock.Kind: Matrix<Scalar>]?)
     }
 
-    /// How a layer's factors were obtained, for the report.
+    /// The damping, fallback and retries behind a layer's factors, for the report.
     struct LayerNotes: Sendable {
         var damping: KFACInverseReport<Scalar>.AppliedDamping
         var fallbackReason: String? = nil
@@ -118,14 +118,14 @@ private func invertedDampedEigenvalues<Scalar: LapackScalar>(
     return (scaling, smallest)
 }
 
-/// Which Kronecker factor of a layer, for messages.
+/// The input or gradient factor of a layer, for messages.
 enum KroneckerFactorRole: String, Sendable {
     case input, gradient
 
     var symbol: String { self == .input ? "A" : "G" }
 }
 
-/// Why a damped Cholesky factorisation was rejected.
+/// The reason a damped Cholesky factorisation was rejected.
 private enum DampedCholeskyFailure: Error {
     /// `potrf` stopped at a leading minor that is not positive definite.
     case notPositiveDefinite(info: Int32)

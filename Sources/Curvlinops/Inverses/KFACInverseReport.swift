@@ -1,4 +1,4 @@
-/// What ``KFACInverseLinearOperator`` did when it factorised the damped
+/// The record of how ``KFACInverseLinearOperator`` factorised the damped
 /// Kronecker factors: per layer, the damping used, fallbacks, precision
 /// retries and, where known, the smallest damped eigenvalue.
 public struct KFACInverseReport<Scalar: LapackScalar>: Sendable, Equatable {
@@ -21,8 +21,8 @@ public struct KFACInverseReport<Scalar: LapackScalar>: Sendable, Equatable {
         /// The damping actually used.
         public let damping: AppliedDamping
 
-        /// Why heuristic damping fell back to (λ, λ) for this layer; `nil` when it
-        /// did not, and in the other modes. A layer without weight uses (λ, λ) by
+        /// The reason heuristic damping fell back to (λ, λ) for this layer, or `nil`
+        /// when it did not and in the other modes. A layer without weight uses (λ, λ) by
         /// definition, which is not reported as a fallback.
         public let fallbackReason: String?
 
@@ -46,7 +46,7 @@ public struct KFACInverseReport<Scalar: LapackScalar>: Sendable, Equatable {
     /// One entry per layer, in the operator's layer order.
     public let layers: [Layer]
 
-    /// The report of the layer with the given name, or `nil` when there is none.
+    /// Returns the report of the layer with the given name, or `nil` when there is none.
     public subscript(layer name: String) -> Layer? {
         layers.first { $0.name == name }
     }

@@ -9,7 +9,7 @@ extension EKFACLinearOperator {
             separateWeightAndBias: separateWeightAndBias)
     }
 
-    /// The operator's state: configuration, parameter shapes, layers, Kronecker
+    /// Returns the operator's state: configuration, parameter shapes, layers, Kronecker
     /// factors, their eigendecompositions and the corrected eigenvalues, in the
     /// versioned container described in `docs/kfac-state.md`.
     ///
@@ -41,7 +41,7 @@ extension EKFACLinearOperator {
     ///
     /// - Parameter stateData: Data written by ``stateData()``.
     /// - Throws: ``CurvlinopsError/Kind/invalidState`` for data that is not an
-    ///   EKFAC state, is truncated or corrupt, or holds inconsistent layers or values.
+    ///   EKFAC state, is truncated or corrupt, or contains inconsistent layers or values.
     public init(stateData: Data) throws {
         let owner = "EKFACLinearOperator(stateData:)"
         let reader = try StateReader(stateData, owner: owner)

@@ -12,8 +12,8 @@ struct KFACInverseStateConfiguration: Codable, Equatable {
         var minimum: Double?
     }
 
-    /// How one layer's cached factors were obtained: the report entry without
-    /// the eigenvalue, which loading recomputes.
+    /// The damping, fallback and retries behind one layer's cached factors: the
+    /// report entry without the eigenvalue, which loading recomputes.
     struct CachedLayer: Codable, Equatable {
         let name: String
         let inputDamping: Double?
@@ -30,7 +30,7 @@ struct KFACInverseStateConfiguration: Codable, Equatable {
     let damping: Damping
     let cache: Bool
     let retryInDoublePrecision: Bool
-    /// `inverses` or `eigendecompositions` when the state holds cached factors, else `nil`.
+    /// `inverses` or `eigendecompositions` when the state contains cached factors, else `nil`.
     let cachedFactors: String?
     let cachedLayers: [CachedLayer]?
 }
@@ -86,7 +86,7 @@ extension KFACInverseLinearOperator {
         }
     }
 
-    /// The inverse's state: its configuration and, when `cache` is on and the
+    /// Returns the inverse's state: its configuration and, when `cache` is on and the
     /// factors have been factorised, the cached inverse factors (Cholesky
     /// modes) or eigendecompositions (exact damping of KFAC), in the versioned
     /// container described in `docs/kfac-state.md`.
@@ -119,7 +119,7 @@ extension KFACInverseLinearOperator {
     }
 
     /// Creates the inverse of `kfac` from a saved state: its damping, `cache`
-    /// and `retryInDoublePrecision`, and the cached factors if the state holds any.
+    /// and `retryInDoublePrecision`, and the cached factors if the state contains any.
     ///
     /// Cached eigendecompositions also fill `kfac`'s own store if it is empty,
     /// so that later inverses with exact damping reuse them. The cached values
@@ -231,7 +231,7 @@ extension KFACInverseLinearOperator {
             return
         }
         guard configuration.cache, case let .kfac(kfac) = base else {
-            throw StateReader.error(owner, "the state holds cached factors although cache is off or the base is EKFAC; the file is corrupt.")
+            throw StateReader.error(owner, "the state contains cached factors although cache is off or the base is EKFAC; the file is corrupt.")
         }
         guard let cachedLayers = configuration.cachedLayers, cachedLayers.map(\.name) == layout.layers.map(\.name) else {
             throw StateReader.error(owner, "the cached layers in the state do not match the layers \(layout.layers.map(\.name)); the file is corrupt.")
@@ -270,7 +270,7 @@ extension KFACInverseLinearOperator {
             prepared = try PreparedKFACInverse(layout: layout, layerFactors: layerFactors, notes: notes, exactDamping: 0)
 
         default:
-            throw StateReader.error(owner, "the state holds cached \(kind) for \(configuration.damping.mode) damping; the file is corrupt.")
+            throw StateReader.error(owner, "the state contains cached \(kind) for \(configuration.damping.mode) damping; the file is corrupt.")
         }
 
         preparedStore.fill(with: prepared)

@@ -9,10 +9,10 @@ extension KFACLinearOperator {
             separateWeightAndBias: separateWeightAndBias)
     }
 
-    /// The operator's state: its configuration, parameter shapes, layers and
+    /// Returns the operator's state: its configuration, parameter shapes, layers and
     /// Kronecker factors, in the versioned container described in `docs/kfac-state.md`.
     ///
-    /// Computes the factors first if they are not stored yet. The state holds
+    /// Computes the factors first if they are not stored yet. The state contains
     /// no model and no data.
     ///
     /// - Throws: Whatever computing the factors throws.
@@ -38,7 +38,7 @@ extension KFACLinearOperator {
     ///
     /// - Parameter stateData: Data written by ``stateData()``.
     /// - Throws: ``CurvlinopsError/Kind/invalidState`` for data that is not a
-    ///   KFAC state, is truncated or corrupt, or holds inconsistent layers or factors.
+    ///   KFAC state, is truncated or corrupt, or contains inconsistent layers or factors.
     public init(stateData: Data) throws {
         let owner = "KFACLinearOperator(stateData:)"
         let reader = try StateReader(stateData, owner: owner)

@@ -23,7 +23,7 @@ struct KFACStateConfiguration: Codable, Equatable {
         self.separateWeightAndBias = separateWeightAndBias
     }
 
-    /// The Fisher type, or an error for a value this library does not know.
+    /// Returns the Fisher type, or throws for a value this library does not know.
     func decodedFisherType(owner: String) throws -> FisherType {
         switch fisherType {
         case "type-2": return .type2
@@ -39,7 +39,7 @@ struct KFACStateConfiguration: Codable, Equatable {
         }
     }
 
-    /// The weight-sharing treatment, or an error for a value this library does not know.
+    /// Returns the weight-sharing treatment, or throws for a value this library does not know.
     func decodedApproximation(owner: String) throws -> KFACApproximation {
         guard let approximation = KFACApproximation(rawValue: kfacApproximation) else {
             throw StateReader.error(owner, "the KFAC approximation \"\(kfacApproximation)\" is unknown; expected expand or reduce.")
@@ -60,7 +60,7 @@ struct KFACStateConfiguration: Codable, Equatable {
     }
 }
 
-/// The layout a state header describes, checked like a constructor's arguments.
+/// Returns the layout a state header describes, checked like a constructor's arguments.
 func stateLayout(_ reader: StateReader, separateWeightAndBias: Bool, owner: String) throws -> KroneckerLayout {
     do {
         return try KroneckerLayout(
@@ -152,7 +152,7 @@ func stateEigendecompositions<Scalar: LapackScalar>(
 func expectTensorCount(_ reader: StateReader, _ expected: Int, owner: String) throws {
     let count = reader.header.tensors.count
     guard count == expected else {
-        throw StateReader.error(owner, "the state holds \(count) tensors; an operator with these layers stores \(expected). The file is corrupt or belongs to another operator.")
+        throw StateReader.error(owner, "the state contains \(count) tensors; an operator with these layers stores \(expected). The file is corrupt or belongs to another operator.")
     }
 }
 

@@ -8,7 +8,7 @@ import Foundation
 /// 0       8     magic, the ASCII bytes "CLOPSTAT"
 /// 8       4     format version, UInt32 little-endian (currently 1)
 /// 12      8     header length H in bytes, UInt64 little-endian
-/// 20      H     header: a UTF-8 JSON object (StateHeader)
+/// 20      H     header: a UTF-8 JSON object (Header plus the configuration)
 /// 20 + H  P     payload: the raw values of every tensor, IEEE 754 little-endian,
 ///               each tensor row-major, at the byte offset its header entry gives
 /// ```
@@ -26,7 +26,7 @@ enum StateContainer {
 
     /// The description of one tensor in the payload.
     struct TensorEntry: Codable, Equatable {
-        /// What the tensor is, for example `inputCovariance`.
+        /// The tensor's role, for example `inputCovariance`.
         let role: String
         /// The layer it belongs to.
         let layer: String
@@ -91,7 +91,7 @@ struct StateWriter<Scalar: LapackScalar> {
         payload.append(bytes)
     }
 
-    /// The complete container.
+    /// Returns the complete container: prefix, header and payload.
     func data<Configuration: Codable>(
         kind: String, layout: KroneckerLayout, configuration: Configuration
     ) throws -> Data {
@@ -230,7 +230,7 @@ struct StateReader {
         }
     }
 
-    /// Whether the state holds a tensor of this role and layer.
+    /// Whether the state contains a tensor of this role and layer.
     func contains(role: String, layer: String, part: String? = nil) -> Bool {
         header.tensors.contains { $0.role == role && $0.layer == layer && $0.part == part }
     }
@@ -330,7 +330,7 @@ private func readLittleEndian<Integer: FixedWidthInteger>(_ type: Integer.Type, 
     return value
 }
 
-/// The CRC-32 of IEEE 802.3 (reflected polynomial 0xEDB88320), as zlib and PNG compute it.
+/// Computes the CRC-32 of IEEE 802.3 (reflected polynomial 0xEDB88320), as zlib and PNG compute it.
 func crc32(_ data: Data) -> UInt32 {
     var crc: UInt32 = 0xFFFF_FFFF
     for byte in data {

@@ -37,7 +37,7 @@ enum KFACInverseFixtureChecker {
         }
     }
 
-    /// The base operator of a case: KFAC or EKFAC from its stored factors.
+    /// Builds the base operator of a case: KFAC or EKFAC from its stored factors.
     static func baseOperator(_ object: [String: Any]) throws -> any LinearOperator<Double> {
         let arguments = try fixtureObject(object["base_constructor_arguments"], "base_constructor_arguments")
         switch object["base_operator"] as? String {
@@ -132,7 +132,7 @@ enum KFACInverseFixtureChecker {
         } else {
             // The fixture used a GGNLinearOperator, which lives in another part of
             // the package; any operator that is neither KFAC nor EKFAC has the
-            // same meaning here, so a dense operator of the first case's size stands in.
+            // same meaning here, so a dense operator of the first case's size is used instead.
             let first = try fixtureObject(cases.first, "cases[0]")
             let size = try KroneckerFixtureCase.parameterShapes(first["layout"]).reduce(0) { $0 + $1.reduce(1, *) }
             base = try DenseLinearOperator(Matrix<Double>.identity(size))

@@ -4,7 +4,7 @@ import Foundation
 /// Builds KFAC and EKFAC operators from the factors stored in a fixture case,
 /// with the layer mapping, parameter layout and constructor arguments it records.
 enum KroneckerFixtureCase {
-    /// The parameter shapes from a case's `layout`, in flat order.
+    /// Reads the parameter shapes from a case's `layout`, in flat order.
     static func parameterShapes(_ layout: Any?) throws -> [[Int]] {
         try fixtureArray(layout, "layout").map { entry in
             let object = try fixtureObject(entry, "layout[]")
@@ -12,7 +12,7 @@ enum KroneckerFixtureCase {
         }
     }
 
-    /// The layers from a `mapping` object, ordered by their first parameter position.
+    /// Reads the layers from a `mapping` object, ordered by their first parameter position.
     static func layers(_ mapping: Any?) throws -> [KFACLayer] {
         let object = try fixtureObject(mapping, "mapping")
         let layers = try object.map { name, value in
@@ -27,7 +27,7 @@ enum KroneckerFixtureCase {
         }
     }
 
-    /// A `{layer: tensor}` object as matrices.
+    /// Reads a `{layer: tensor}` object as matrices.
     static func matrices<Scalar: LapackScalar>(_ value: Any?, _ key: String, as type: Scalar.Type = Double.self) throws -> [String: Matrix<Scalar>] {
         var result: [String: Matrix<Scalar>] = [:]
         for (name, tensor) in try fixtureObject(value, key) {
@@ -36,7 +36,7 @@ enum KroneckerFixtureCase {
         return result
     }
 
-    /// The recorded `fisher_type`.
+    /// Reads the recorded `fisher_type`.
     static func fisherType(_ arguments: [String: Any]) throws -> FisherType {
         switch arguments["fisher_type"] as? String {
         case "type-2": return .type2
@@ -47,7 +47,7 @@ enum KroneckerFixtureCase {
         }
     }
 
-    /// The recorded `kfac_approx`.
+    /// Reads the recorded `kfac_approx`.
     static func approximation(_ arguments: [String: Any]) throws -> KFACApproximation {
         guard let text = arguments["kfac_approx"] as? String, let value = KFACApproximation(rawValue: text) else {
             throw FixtureError("unknown kfac_approx \(String(describing: arguments["kfac_approx"]))")
@@ -55,7 +55,7 @@ enum KroneckerFixtureCase {
         return value
     }
 
-    /// The recorded `separate_weight_and_bias`.
+    /// Reads the recorded `separate_weight_and_bias`.
     static func separateWeightAndBias(_ arguments: [String: Any]) throws -> Bool {
         guard let value = arguments["separate_weight_and_bias"] as? Bool else {
             throw FixtureError("`separate_weight_and_bias` is missing or not a boolean")
