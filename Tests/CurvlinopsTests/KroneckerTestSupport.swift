@@ -2,23 +2,6 @@ import Foundation
 import XCTest
 @testable import Curvlinops
 
-/// A small deterministic random generator (SplitMix64), so that tests draw the same numbers on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Test matrices and dense references for the Kronecker-factored operators.
 enum KroneckerTestSupport {
     /// Returns a matrix with entries uniform in [−1, 1].
