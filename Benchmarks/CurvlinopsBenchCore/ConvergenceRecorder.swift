@@ -22,7 +22,7 @@ enum ConvergenceRecorder {
         damped: some LinearOperator<Double>, rightHandSide: Matrix<Double>, configuration: MainJobConfiguration,
         cgIterations: Int, lsmrIterations: Int, neumannScale: Double, log: ProgressLog
     ) throws -> [ConvergenceHistory] {
-        log("recording convergence: rerunning CG, LSMR and Neumann truncated at about 40 iteration counts each")
+        log("recording convergence: rerunning CG, LSMR and Neumann truncated at about 45 iteration counts each")
         let cg = try history("CG", upTo: cgIterations) { m in
             try CGInverseLinearOperator(damped, maxIterations: m, tolerance: configuration.cgTolerance)
                 .solve(rightHandSide).report

@@ -10,31 +10,33 @@ public enum CurvatureFactory {
     ///
     /// - Parameters:
     ///   - fisherType: How the gradient factors are formed.
-    ///   - progress: Called after each batch with the number of batches done and the total.
-    /// - Throws: ``BenchError`` when the library cannot build KFAC from a
-    ///   model; ``CurvlinopsError`` from the computation.
+    ///   - progress: Called after each batch with the batches done and their total.
+    /// - Throws: ``CurvlinopsError`` from the construction or the computation.
     public static func kfac<Scalar: LapackScalar>(
         model: Sequential<Scalar>, loss: any Loss, data: [Batch<Scalar>], fisherType: FisherType,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        progress: KFACProgressHandler? = nil
     ) throws -> KFACLinearOperator<Scalar> {
-        throw missing("KFACLinearOperator(model:loss:parameters:data:fisherType:…)")
+        let kfac = try KFACLinearOperator(
+            model: model, loss: loss, parameters: model.parameterNames, data: data, fisherType: fisherType,
+            progress: progress)
+        try kfac.computeKroneckerFactors()
+        return kfac
     }
 
     /// EKFAC of `model` on `data`, with its eigenvalue correction computed.
     ///
     /// - Parameters:
     ///   - fisherType: How the gradient factors and the corrected eigenvalues are formed.
-    ///   - progress: Called after each batch of each pass with the number of batches done and the total.
-    /// - Throws: ``BenchError`` when the library cannot build EKFAC from a
-    ///   model; ``CurvlinopsError`` from the computation.
+    ///   - progress: Called after each batch of both passes with the batches done and their total.
+    /// - Throws: ``CurvlinopsError`` from the construction or the computation.
     public static func ekfac<Scalar: LapackScalar>(
         model: Sequential<Scalar>, loss: any Loss, data: [Batch<Scalar>], fisherType: FisherType,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        progress: KFACProgressHandler? = nil
     ) throws -> EKFACLinearOperator<Scalar> {
-        throw missing("EKFACLinearOperator(model:loss:parameters:data:fisherType:…)")
-    }
-
-    private static func missing(_ constructor: String) -> BenchError {
-        BenchError("the library has no \(constructor) yet, so this step cannot run; it needs the model-based KFAC constructors.")
+        let ekfac = try EKFACLinearOperator(
+            model: model, loss: loss, parameters: model.parameterNames, data: data, fisherType: fisherType,
+            progress: progress)
+        try ekfac.computeEigenvalueCorrection()
+        return ekfac
     }
 }

@@ -49,7 +49,7 @@ public struct MainJobConfiguration: Sendable {
         learningRate: Double = 0.5, batchSize: Int = 256, damping: Double = 1e-2,
         cgTolerance: Double = 1e-10, cgMaxIterations: Int = 1000,
         lsmrTolerance: Double = 1e-10, lsmrMaxIterations: Int = 1000,
-        neumannTerms: Int = 500, recordsConvergence: Bool = false
+        neumannTerms: Int = 1000, recordsConvergence: Bool = false
     ) {
         self.sampleCount = sampleCount
         self.hiddenUnits = hiddenUnits
