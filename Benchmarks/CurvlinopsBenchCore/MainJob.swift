@@ -60,14 +60,15 @@ public enum MainJob {
         let (denseGGN, denseSeconds) = try timed { try ggn.dense() }
         log("dense GGN (\(ggn.inputSize) × \(ggn.inputSize)) by dense() in \(formatFixed(denseSeconds, decimals: 2)) s")
         let (reference, choleskySeconds) = try timed { try denseSolve(denseGGN, damping: damping, rightHandSide: gradient) }
-        var rows = [row("dense Cholesky (reference)", reference, reference, iterations: nil, seconds: choleskySeconds)]
+        let compare = RowComparison(reference: reference, rightHandSide: gradient, damped: damped)
+        var rows = [try compare("dense Cholesky (reference)", reference, iterations: nil, seconds: choleskySeconds)]
         log("dense solve by potrf and potrs in \(formatFixed(1000 * choleskySeconds, decimals: 1)) ms")
 
         // 4. Iterative solvers.
         let cg = try CGInverseLinearOperator(
             damped, maxIterations: configuration.cgMaxIterations, tolerance: configuration.cgTolerance)
         let (cgResult, cgSeconds) = try timed { try cg.solve(gradient) }
-        rows.append(row("CG", cgResult.solution, reference, iterations: cgResult.report.maximumIterations, seconds: cgSeconds))
+        rows.append(try compare("CG", cgResult.solution, iterations: cgResult.report.maximumIterations, seconds: cgSeconds))
         log("CG: \(cgResult.report.maximumIterations) iterations, relative residual "
             + formatScientific(cgResult.report.maximumRelativeResidualNorm))
 
@@ -75,7 +76,7 @@ public enum MainJob {
             damped, atol: configuration.lsmrTolerance, btol: configuration.lsmrTolerance,
             maxIterations: configuration.lsmrMaxIterations)
         let (lsmrResult, lsmrSeconds) = try timed { try lsmr.solve(gradient) }
-        rows.append(row("LSMR", lsmrResult.solution, reference, iterations: lsmrResult.report.maximumIterations,
+        rows.append(try compare("LSMR", lsmrResult.solution, iterations: lsmrResult.report.maximumIterations,
                         seconds: lsmrSeconds))
         log("LSMR: \(lsmrResult.report.maximumIterations) iterations, relative residual "
             + formatScientific(lsmrResult.report.maximumRelativeResidualNorm))
@@ -84,13 +85,13 @@ public enum MainJob {
             let neumann = try NeumannInverseLinearOperator(damped, terms: configuration.neumannTerms, estimatingScale: NeumannScaleEstimation())
             return (neumann, try neumann.solve(gradient))
         }
-        rows.append(row("Neumann", neumannResult.solution, reference, iterations: configuration.neumannTerms,
+        rows.append(try compare("Neumann", neumannResult.solution, iterations: configuration.neumannTerms,
                         seconds: neumannSeconds))
         log("Neumann: \(configuration.neumannTerms) terms at scale \(formatScientific(Double(neumann.scale))), "
             + "relative residual \(formatScientific(neumannResult.report.maximumRelativeResidualNorm))")
 
         // 5. KFAC and EKFAC inverses.
-        rows += try kroneckerRows(model: model, data: data, gradient: gradient, reference: reference, damping: damping, log: log)
+        rows += try kroneckerRows(model: model, data: data, damping: damping, compare: compare, log: log)
 
         // 6. Convergence histories for the plot.
         var histories: [ConvergenceHistory] = []
@@ -123,9 +124,9 @@ public enum MainJob {
 
     /// The rows of the KFAC and EKFAC inverses with exact damping.
     private static func kroneckerRows(
-        model: Sequential<Double>, data: [Batch<Double>], gradient: Matrix<Double>, reference: Matrix<Double>,
-        damping: Double, log: ProgressLog
+        model: Sequential<Double>, data: [Batch<Double>], damping: Double, compare: RowComparison, log: ProgressLog
     ) throws -> [MainJobRow] {
+        let gradient = compare.rightHandSide
         let batchProgress: @Sendable (Int, Int) -> Void = { done, total in
             log("  batch \(done) of \(total)")
         }
@@ -151,15 +152,22 @@ public enum MainJob {
         }
 
         return [
-            row("KFAC inverse, exact damping", kfacSolution, reference, iterations: nil, seconds: kfacInverseSeconds),
-            row("EKFAC inverse, exact damping", ekfacSolution, reference, iterations: nil, seconds: ekfacInverseSeconds),
+            try compare("KFAC inverse, exact damping", kfacSolution, iterations: nil, seconds: kfacInverseSeconds),
+            try compare("EKFAC inverse, exact damping", ekfacSolution, iterations: nil, seconds: ekfacInverseSeconds),
         ]
     }
+}
 
-    /// Compares a solution with the reference.
-    static func row(
-        _ method: String, _ solution: Matrix<Double>, _ reference: Matrix<Double>, iterations: Int?, seconds: Double
-    ) -> MainJobRow {
+/// Compares solutions of (GGN + λI)·x = g with the dense solution x*.
+struct RowComparison {
+    let reference: Matrix<Double>
+    let rightHandSide: Matrix<Double>
+    let damped: any LinearOperator<Double>
+
+    /// The table row of one method's solution.
+    ///
+    /// - Throws: Whatever the product with GGN + λI throws.
+    func callAsFunction(_ method: String, _ solution: Matrix<Double>, iterations: Int?, seconds: Double) throws -> MainJobRow {
         let x = solution.elements
         let y = reference.elements
         var difference = 0.0
@@ -172,8 +180,11 @@ public enum MainJob {
             xx += x[i] * x[i]
             yy += y[i] * y[i]
         }
+        var residual = rightHandSide
+        residual.add(try damped.apply(solution), scaledBy: -1)
         return MainJobRow(
             method: method, relativeError: (difference / yy).squareRoot(),
-            cosineSimilarity: dot / (xx * yy).squareRoot(), iterations: iterations, milliseconds: 1000 * seconds)
+            cosineSimilarity: dot / (xx * yy).squareRoot(), iterations: iterations, milliseconds: 1000 * seconds,
+            solution: x, relativeResidual: residual.frobeniusNorm / rightHandSide.frobeniusNorm)
     }
 }

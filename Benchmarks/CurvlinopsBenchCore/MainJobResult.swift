@@ -52,6 +52,12 @@ public struct MainJobRow: Sendable {
 
     /// The wall time of the method in milliseconds (see ``MainJob`` for what each includes).
     public let milliseconds: Double
+
+    /// The solution x, in the network's parameter order.
+    public let solution: [Double]
+
+    /// ‖g − (GGN + λI)·x‖ / ‖g‖, measured with one product by the operator.
+    public let relativeResidual: Double
 }
 
 /// The relative residual ‖g − A·x_m‖ / ‖g‖ of an iterative method after m
@@ -88,5 +94,4 @@ extension MainJobResult {
         errors against the dense Cholesky solve x*
         """
     }
-
 }

@@ -1,0 +1,73 @@
+import XCTest
+import CurvlinopsBenchCore
+
+/// The command line of `curvlinops-bench`: good input parses, bad input
+/// throws an error naming the argument.
+final class BenchCommandTests: XCTestCase {
+    func testNoArgumentsRunsMainJob() throws {
+        XCTAssertEqual(try BenchCommand.parse([]), .mainJob(plotPath: nil))
+    }
+
+    func testPlotOptionSetsPath() throws {
+        XCTAssertEqual(try BenchCommand.parse(["--plot", "docs/convergence.svg"]), .mainJob(plotPath: "docs/convergence.svg"))
+    }
+
+    func testWorkloadsWithoutOptions() throws {
+        XCTAssertEqual(try BenchCommand.parse(["workloads"]), .workloads(WorkloadOptions()))
+    }
+
+    func testWorkloadsWithEveryOption() throws {
+        let command = try BenchCommand.parse(["workloads", "--runs", "7", "--json", "out.json", "--filter", "kfac"])
+        XCTAssertEqual(command, .workloads(WorkloadOptions(jsonPath: "out.json", filter: "kfac", runs: 7)))
+    }
+
+    func testHelpWinsAnywhere() throws {
+        XCTAssertEqual(try BenchCommand.parse(["--help"]), .help)
+        XCTAssertEqual(try BenchCommand.parse(["workloads", "-h"]), .help)
+    }
+
+    func testUsageNamesEveryOption() {
+        for option in ["--plot", "workloads", "--json", "--filter", "--runs"] {
+            XCTAssertTrue(BenchCommand.usage.contains(option), "usage lacks \(option)")
+        }
+    }
+
+    func testUnknownArgumentIsRejected() {
+        assertRejected(["--plots", "x.svg"], naming: "--plots", saying: "unknown argument")
+        assertRejected(["workloads", "--plot", "x.svg"], naming: "--plot", saying: "unknown argument for workloads")
+        assertRejected(["workload"], naming: "workload", saying: "unknown argument")
+    }
+
+    func testMissingValueIsRejected() {
+        assertRejected(["--plot"], naming: "--plot", saying: "missing its value")
+        assertRejected(["workloads", "--json"], naming: "--json", saying: "missing its value")
+        assertRejected(["workloads", "--filter", "--runs", "3"], naming: "--filter", saying: "missing its value")
+    }
+
+    func testEmptyValueIsRejected() {
+        assertRejected(["workloads", "--filter", ""], naming: "--filter", saying: "empty value")
+    }
+
+    func testRepeatedOptionIsRejected() {
+        assertRejected(["workloads", "--runs", "2", "--runs", "3"], naming: "--runs", saying: "given twice")
+    }
+
+    func testRunsMustBePositiveInteger() {
+        for value in ["0", "-1", "2.5", "three", "99999999999999999999"] {
+            assertRejected(["workloads", "--runs", value], naming: "--runs", saying: "\"\(value)\"")
+        }
+    }
+
+    private func assertRejected(_ arguments: [String], naming argument: String, saying fragment: String,
+                                line: UInt = #line) {
+        do {
+            let command = try BenchCommand.parse(arguments)
+            XCTFail("\(arguments) parsed as \(command)", line: line)
+        } catch let error as BenchArgumentError {
+            XCTAssertTrue(error.message.hasPrefix(argument + ":"), "message \"\(error.message)\" does not start with \(argument)", line: line)
+            XCTAssertTrue(error.message.contains(fragment), "message \"\(error.message)\" lacks \"\(fragment)\"", line: line)
+        } catch {
+            XCTFail("\(arguments) threw \(error), expected BenchArgumentError", line: line)
+        }
+    }
+}
