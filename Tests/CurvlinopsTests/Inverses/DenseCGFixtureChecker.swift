@@ -247,10 +247,3 @@ private func checkLinearCGEntry(
     }
 }
 
-/// Reads a JSON boolean.
-func fixtureBool(_ value: Any?, _ key: String) throws -> Bool {
-    guard let flag = value as? Bool else {
-        throw FixtureError("`\(key)` is not a boolean: \(String(describing: value))")
-    }
-    return flag
-}

@@ -1,24 +1,6 @@
 import XCTest
 @testable import Curvlinops
 
-/// A small, seeded pseudo-random generator (SplitMix64), so that every test
-/// run draws the same matrices and a failure can be reproduced.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension Matrix {
     /// Returns a rows × columns matrix of entries drawn uniformly from [-1, 1).
     static func random(_ rows: Int, _ columns: Int, using generator: inout SeededGenerator) -> Matrix {
