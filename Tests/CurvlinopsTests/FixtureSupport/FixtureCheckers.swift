@@ -14,6 +14,7 @@ enum FixtureCheckers {
         "dense_lsmr": checkDenseLSMRFixture,
         "dense_neumann": checkDenseNeumannFixture,
         "curvature_dense": checkCurvatureDense,
+        "kfac_inverse": KFACInverseFixtureChecker.check,
     ]
 
     /// Families whose checkers are still to be written. Their files are
@@ -23,7 +24,6 @@ enum FixtureCheckers {
         "kfac_mlp",
         "kfac_weight_sharing",
         "ekfac",
-        "kfac_inverse",
         "digits_mlp",
     ]
 }
