@@ -128,10 +128,3 @@ func fixtureString(_ value: Any?, _ key: String) throws -> String {
     return text
 }
 
-/// Reads a JSON boolean.
-func fixtureBool(_ value: Any?, _ key: String) throws -> Bool {
-    guard let flag = value as? Bool else {
-        throw FixtureError("`\(key)` is not a boolean: \(String(describing: value))")
-    }
-    return flag
-}

@@ -30,6 +30,14 @@ func fixtureInt(_ value: Any?, _ key: String) throws -> Int {
     return number.intValue
 }
 
+/// Reads a JSON boolean.
+func fixtureBool(_ value: Any?, _ key: String) throws -> Bool {
+    guard let flag = value as? Bool else {
+        throw FixtureError("`\(key)` is not a boolean: \(String(describing: value))")
+    }
+    return flag
+}
+
 /// Reads a JSON object.
 func fixtureObject(_ value: Any?, _ key: String) throws -> [String: Any] {
     guard let object = value as? [String: Any] else {

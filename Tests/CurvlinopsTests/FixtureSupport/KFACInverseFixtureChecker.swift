@@ -130,12 +130,12 @@ enum KFACInverseFixtureChecker {
             guard let source else { throw FixtureError("no case with base_operator \(operatorName)") }
             base = try baseOperator(source)
         } else {
-            // The fixture used a GGNLinearOperator, which lives in another part of
-            // the package; any operator that is neither KFAC nor EKFAC has the
-            // same meaning here, so a dense operator of the first case's size is used instead.
+            // The fixture passes a GGNLinearOperator of the first case's problem.
             let first = try fixtureObject(cases.first, "cases[0]")
-            let size = try KroneckerFixtureCase.parameterShapes(first["layout"]).reduce(0) { $0 + $1.reduce(1, *) }
-            base = try DenseLinearOperator(Matrix<Double>.identity(size))
+            let problem = try FixtureProblem<Double>(first["problem"], "cases[0].problem")
+            let parameters = try fixtureArray(first["operator_params"], "cases[0].operator_params")
+                .map { try fixtureString($0, "cases[0].operator_params") }
+            base = try GGNLinearOperator(model: problem.model, loss: problem.loss, parameters: parameters, data: problem.data)
         }
 
         let arguments = try fixtureObject(object["inverse_constructor_arguments"], "inverse_constructor_arguments")
