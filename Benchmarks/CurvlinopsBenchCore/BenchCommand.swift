@@ -1,4 +1,4 @@
-/// What one run of `curvlinops-bench` does, parsed from its command line.
+/// The task of one run of `curvlinops-bench`, parsed from its command line.
 ///
 /// ```
 /// curvlinops-bench [--plot FILE.svg]
@@ -80,7 +80,7 @@ public enum BenchCommand: Equatable, Sendable {
 
 /// The options of the `workloads` command.
 public struct WorkloadOptions: Equatable, Sendable {
-    /// Where to write one JSON object per line, or `nil` for no file.
+    /// The path of the file of JSON lines, or `nil` for no file.
     public var jsonPath: String?
 
     /// A substring of the workload names to run, or `nil` for all.
@@ -100,7 +100,7 @@ public struct WorkloadOptions: Equatable, Sendable {
 
 /// A command line `curvlinops-bench` cannot run; the message names the argument.
 public struct BenchArgumentError: Error, Equatable, CustomStringConvertible {
-    /// What was wrong, naming the argument.
+    /// The description of the problem, starting with the argument.
     public let message: String
 
     /// Creates an error with its message.

@@ -1,7 +1,7 @@
 /// A failure of the benchmark itself: unreadable data, a workload that cannot
-/// run, a file that cannot be written. The message says what failed and why.
+/// run, a file that cannot be written. The message states what failed and why.
 public struct BenchError: Error, CustomStringConvertible {
-    /// What failed, with the values involved.
+    /// The description of the failure, with the values involved.
     public let message: String
 
     /// Creates an error with its message.

@@ -22,23 +22,23 @@ public struct BenchRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// A sample uniform in the open interval (0, 1), from 53 random bits.
+    /// Draws a sample uniform in the open interval (0, 1), from 53 random bits.
     public mutating func nextOpenUnitInterval() -> Double {
         (Double(next() >> 11) + 0.5) * 0x1.0p-53
     }
 
-    /// A standard normal sample by the Box–Muller transform.
+    /// Draws a standard normal sample by the Box–Muller transform.
     public mutating func nextStandardNormal() -> Double {
         let radius = (-2 * Foundation.log(nextOpenUnitInterval())).squareRoot()
         return radius * Foundation.cos(2 * Double.pi * nextOpenUnitInterval())
     }
 
-    /// `count` standard normal samples.
+    /// Draws `count` standard normal samples.
     public mutating func standardNormals(_ count: Int) -> [Double] {
         (0..<count).map { _ in nextStandardNormal() }
     }
 
-    /// A rows × columns matrix of standard normal entries, drawn column by column.
+    /// Draws a rows × columns matrix of standard normal entries, column by column.
     public mutating func gaussianMatrix<Scalar: LapackScalar>(
         _ rows: Int, _ columns: Int, as _: Scalar.Type = Scalar.self
     ) -> Matrix<Scalar> {

@@ -10,7 +10,7 @@ import Curvlinops
 /// residual of each point is the true ‖g − A·x_m‖ / ‖g‖ that the solver's
 /// report measures.
 enum ConvergenceRecorder {
-    /// The histories of the three iterative methods.
+    /// Reruns the three iterative methods and returns their histories.
     ///
     /// - Parameters:
     ///   - damped: A = GGN + λI.
@@ -39,8 +39,9 @@ enum ConvergenceRecorder {
         return [cg, lsmr, neumann]
     }
 
-    /// The iteration counts at which to sample a run of `last` iterations:
-    /// every count up to 10, then counts growing by about a factor 1.15, and `last`.
+    /// Returns the iteration counts at which to sample a run of `last`
+    /// iterations: every count up to 10, then counts growing by about a
+    /// factor 1.15, and `last`.
     ///
     /// The rerun cost is the sum of the counts, about 8·`last` for long runs.
     static func checkpoints(upTo last: Int) -> [Int] {

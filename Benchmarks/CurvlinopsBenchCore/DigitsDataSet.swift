@@ -66,13 +66,13 @@ public struct DigitsDataSet: Sendable {
         self.labels = labels
     }
 
-    /// The first `count` images, or all of them when `count` is `nil` or larger.
+    /// Returns the first `count` images, or all of them when `count` is `nil` or larger.
     public func prefix(_ count: Int?) -> DigitsDataSet {
         let kept = min(count ?? self.count, self.count)
         return DigitsDataSet(features: Array(features[0..<(kept * Self.featureCount)]), labels: Array(labels[0..<kept]))
     }
 
-    /// The images in order, cut into batches of `batchSize` (the last one may be smaller).
+    /// Cuts the images, in order, into batches of `batchSize` (the last one may be smaller).
     ///
     /// - Parameter batchSize: The images per batch, at least 1.
     /// - Returns: Batches with inputs `[batch, 64]` and class labels for ``CrossEntropyLoss``.

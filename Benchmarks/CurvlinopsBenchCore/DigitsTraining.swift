@@ -2,7 +2,7 @@ import Curvlinops
 
 /// The main job's network and its training by full-batch gradient descent.
 public enum DigitsTraining {
-    /// The network `Sequential(Linear(64 → hidden), Tanh, Linear(hidden → 10))`
+    /// Creates the network `Sequential(Linear(64 → hidden), Tanh, Linear(hidden → 10))`
     /// with the library's seeded default initialisation.
     ///
     /// - Parameters:
@@ -20,7 +20,7 @@ public enum DigitsTraining {
     /// The loss of the main job: cross-entropy averaged over the data set.
     public static let loss = CrossEntropyLoss(reduction: .mean)
 
-    /// The gradient of the data-set loss with respect to every parameter, and the loss.
+    /// Computes the gradient of the data-set loss with respect to every parameter, and the loss.
     ///
     /// - Returns: The gradient as a flat vector in `model.parameterNames`
     ///   order (each parameter flattened row-major), and the loss.
@@ -63,7 +63,7 @@ public enum DigitsTraining {
         return (model, initialLoss, finalLoss)
     }
 
-    /// The fraction of samples whose largest logit is at the true class.
+    /// Computes the fraction of samples whose largest logit is at the true class.
     ///
     /// - Throws: ``CurvlinopsError`` for data that do not fit the model.
     public static func accuracy(of model: Sequential<Double>, on data: [Batch<Double>]) throws -> Double {

@@ -16,11 +16,14 @@ import Curvlinops
 ///    apply ``KFACInverseLinearOperator`` with exact damping λ to KFAC and
 ///    to EKFAC, which approximate (GGN + λI)⁻¹·g.
 ///
-/// The times in the rows are: the dense row, `potrf` + `potrs` (forming the
-/// dense GGN is logged separately); CG and LSMR, the solve; Neumann, the
-/// power iteration and the series; the KFAC and EKFAC rows, building the
-/// inverse and its first apply, eigendecompositions included (computing the
-/// factors and the eigenvalue correction is logged separately).
+/// What each row's time covers:
+///
+/// - dense: `potrf` and `potrs`; forming the dense GGN is logged separately.
+/// - CG and LSMR: the solve.
+/// - Neumann: the power iteration that picks the scale, and the series.
+/// - KFAC and EKFAC: building the inverse and its first apply, with the
+///   eigendecompositions; computing the factors and the eigenvalue
+///   correction is logged separately.
 public enum MainJob {
     /// Runs the main job on `digits`.
     ///
@@ -122,7 +125,7 @@ public enum MainJob {
         return solution
     }
 
-    /// The rows of the KFAC and EKFAC inverses with exact damping.
+    /// Computes KFAC and EKFAC and returns the rows of their inverses with exact damping.
     private static func kroneckerRows(
         model: Sequential<Double>, data: [Batch<Double>], damping: Double, compare: RowComparison, log: ProgressLog
     ) throws -> [MainJobRow] {
@@ -164,7 +167,7 @@ struct RowComparison {
     let rightHandSide: Matrix<Double>
     let damped: any LinearOperator<Double>
 
-    /// The table row of one method's solution.
+    /// Compares one method's solution with x* and returns its table row.
     ///
     /// - Throws: Whatever the product with GGN + λI throws.
     func callAsFunction(_ method: String, _ solution: Matrix<Double>, iterations: Int?, seconds: Double) throws -> MainJobRow {

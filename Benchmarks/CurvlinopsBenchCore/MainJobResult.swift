@@ -1,4 +1,4 @@
-/// What the main job found: the training summary, one table row per method,
+/// The main job's findings: the training summary, one table row per method,
 /// and the convergence histories when they were recorded.
 public struct MainJobResult: Sendable {
     /// The number of images trained and evaluated on.

@@ -25,7 +25,7 @@ public struct ProgressLog: Sendable {
     }
 }
 
-/// A duration in seconds.
+/// Converts a duration to seconds.
 func seconds(_ duration: Duration) -> Double {
     let parts = duration.components
     return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18

@@ -10,8 +10,8 @@ func formatScientific(_ value: Double, digits: Int = 3) -> String {
     String(format: "%.\(max(digits - 1, 0))e", value)
 }
 
-/// A plain-text table: a header row, a rule, and the rows, each column padded
-/// to its widest entry. Columns listed in `rightAligned` are aligned right.
+/// Formats a plain-text table: a header row, a rule, and the rows, each column
+/// padded to its widest entry. Columns listed in `rightAligned` are aligned right.
 func formatTable(header: [String], rows: [[String]], rightAligned: Set<Int>) -> String {
     let widths = header.indices.map { column in
         ([header] + rows).map { $0[column].count }.max() ?? 0

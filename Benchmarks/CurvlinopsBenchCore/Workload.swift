@@ -34,7 +34,7 @@ struct TimedWork {
     /// for the GFLOP/s column; `nil` when the workload reports none.
     let flops: Double?
 
-    /// How ``flops`` is counted, printed under the table.
+    /// The counting rule behind ``flops``, printed under the table.
     let flopModel: String?
 
     init(flops: Double? = nil, flopModel: String? = nil, run: @escaping () throws -> Void) {
@@ -61,10 +61,10 @@ public struct WorkloadMeasurement: Sendable {
     /// The number of timed runs.
     public var runs: Int { seconds.count }
 
-    /// The shortest run.
+    /// The minimum time of a run.
     public var minimum: Double { seconds.min() ?? .nan }
 
-    /// The longest run.
+    /// The maximum time of a run.
     public var maximum: Double { seconds.max() ?? .nan }
 
     /// The median run: the middle one, or the mean of the middle two for an even count.

@@ -15,7 +15,7 @@ public enum WorkloadCatalog {
         "dense-cholesky-solve-1000x4", "cg-ggn-digits-1rhs-50it", "cg-ggn-digits-8rhs-50it",
     ]
 
-    /// All workloads; the digits workloads use `digits`.
+    /// Returns all workloads, in run order; the digits workloads use `digits`.
     public static func all(digits: DigitsDataSet) -> [Workload] {
         let digitsProblem = Lazy { try DigitsGGNProblem(digits: digits) }
         return kfacWorkloads(Float.self) + kfacWorkloads(Double.self)

@@ -50,11 +50,13 @@ final class MLPProblem<Scalar: LapackScalar> {
         return kfac
     }
 
-    /// The flops of applying KFAC's inverse to k columns: for each layer, the
-    /// products with the d_out × d_out and d_in × d_in factors on the weight
-    /// block, 2·k·(d_out²·d_in + d_out·d_in²), and with the d_out × d_out
-    /// factor on the bias block, 2·k·d_out². The eigenbasis modes multiply
-    /// by each factor's eigenvectors twice, `multiplier` 2; the Cholesky modes once.
+    /// Returns the flops of applying KFAC's inverse to k columns.
+    ///
+    /// Per layer, the weight block costs 2·k·(d_out²·d_in + d_out·d_in²) for
+    /// the products with the d_out × d_out and d_in × d_in factors, and the
+    /// bias block 2·k·d_out². The Cholesky modes multiply by each factor once
+    /// (`multiplier` 1). The eigenbasis modes multiply by its eigenvectors
+    /// twice (`multiplier` 2).
     func inverseApplyFlops(columns k: Int, multiplier: Double) -> Double {
         let perColumn = layerSizes.reduce(0.0) { sum, size in
             let (dOut, dIn) = (Double(size.0), Double(size.1))
@@ -70,7 +72,7 @@ final class MLPProblem<Scalar: LapackScalar> {
         }
     }
 
-    /// A k-column matrix of standard normal entries from `seed`, rounded to `Scalar`.
+    /// Draws a k-column matrix of standard normal entries from `seed`, rounded to `Scalar`.
     func randomColumns(_ k: Int, seed: UInt64) -> Matrix<Scalar> {
         var generator = BenchRandom(seed: seed)
         return convert(generator.gaussianMatrix(model.parameterCount, k, as: Double.self))
@@ -127,14 +129,14 @@ final class DigitsGGNProblem {
         damped = try ggn + 1e-2 * IdentityLinearOperator<Double>(shapes: ggn.inputShapes)
     }
 
-    /// A k-column matrix of standard normal entries from `seed`.
+    /// Draws a k-column matrix of standard normal entries from `seed`.
     func randomColumns(_ k: Int, seed: UInt64) -> Matrix<Double> {
         var generator = BenchRandom(seed: seed)
         return generator.gaussianMatrix(damped.inputSize, k)
     }
 }
 
-/// A double-precision matrix rounded to `Scalar`.
+/// Rounds a double-precision matrix to `Scalar`.
 func convert<Scalar: LapackScalar>(_ matrix: Matrix<Double>) -> Matrix<Scalar> {
     // The entry count matches the shape by construction.
     try! Matrix(rows: matrix.rows, columns: matrix.columns, columnMajor: matrix.elements.map { Scalar($0) })

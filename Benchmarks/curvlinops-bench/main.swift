@@ -16,7 +16,7 @@ func fail(_ message: String, code: Int32 = 1) -> Never {
     exit(code)
 }
 
-/// The digits data shipped as a resource of this executable.
+/// Reads the digits data shipped as a resource of this executable.
 func loadDigits() throws -> DigitsDataSet {
     guard let url = Bundle.module.url(forResource: "digits", withExtension: "csv") else {
         throw BenchError("digits.csv is missing from the executable's resource bundle; rebuild with swift build.")

@@ -6,8 +6,8 @@ import Curvlinops
 /// stop compiling or change its results unnoticed.
 ///
 /// The code between a `// Guide example` line and the next
-/// `// End of guide example.` line is the guide's code block, character for
-/// character after removing the indentation; `testGuideBlocksMatchExamples`
+/// `// End of guide example.` line is one code block of the guide, character
+/// for character once the indentation is removed. `testGuideBlocksMatchExamples`
 /// checks that. The assertions after each block are not part of the guide.
 final class GuideExamplesTests: XCTestCase {
     func testOperatorsExample() throws {
@@ -59,7 +59,8 @@ final class GuideExamplesTests: XCTestCase {
         // End of guide example.
 
         XCTAssertEqual(logits.shape, [5, 3])
-        XCTAssertTrue(batchLoss > 0 && batchLoss.isFinite)
+        XCTAssertGreaterThan(batchLoss, 0)
+        XCTAssertTrue(batchLoss.isFinite)
         XCTAssertEqual(model.parameterNames, ["0.weight", "0.bias", "2.weight", "2.bias"])
         XCTAssertEqual(model.parameterCount, 4 * 6 + 6 + 6 * 3 + 3)
     }
@@ -240,7 +241,7 @@ final class GuideExamplesTests: XCTestCase {
         }
     }
 
-    /// The guide's network and data.
+    /// Returns the network and data of the guide's examples.
     static func problem() throws -> (Sequential<Double>, [Batch<Double>]) {
         let input0 = try Tensor<Double>(shape: [5, 4], elements: (0..<20).map { Double($0 % 7) / 7 })
         let input1 = try Tensor<Double>(shape: [3, 4], elements: (0..<12).map { Double($0 % 5) / 5 })

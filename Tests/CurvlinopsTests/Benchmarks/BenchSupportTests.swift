@@ -158,7 +158,7 @@ final class BenchSupportTests: XCTestCase {
         XCTAssertEqual(ConvergencePlot.ticks(upTo: 3), [0, 1, 2, 3])
     }
 
-    func testPlotIsWellFormedSVGWithOneLinePerMethod() throws {
+    func testPlotIsWellFormedSVG() throws {
         let histories = [
             ConvergenceHistory(method: "CG", points: [(0, 1), (5, 1e-3), (10, 0)]),
             ConvergenceHistory(method: "A & B", points: [(0, 1), (20, 0.5)]),

@@ -203,7 +203,7 @@ final class MainJobTests: XCTestCase {
     }
 }
 
-/// The digits data from the test bundle's `Fixtures/digits.csv`.
+/// Reads the digits data from the test bundle's `Fixtures/digits.csv`.
 func loadFixtureDigits() throws -> DigitsDataSet {
     guard let url = Bundle.module.url(forResource: "digits", withExtension: "csv", subdirectory: "Fixtures") else {
         throw FixtureError("Fixtures/digits.csv was not found in the test bundle")
