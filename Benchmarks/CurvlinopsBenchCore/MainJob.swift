@@ -32,8 +32,7 @@ public enum MainJob {
     ///   - configuration: The settings.
     ///   - log: Receives one progress line per phase.
     /// - Returns: The training summary, the table rows and, if requested, the convergence histories.
-    /// - Throws: ``CurvlinopsError`` from the library, ``BenchError`` when a
-    ///   library piece the job needs is missing.
+    /// - Throws: ``CurvlinopsError`` from the library.
     public static func run(
         digits: DigitsDataSet, configuration: MainJobConfiguration, log: ProgressLog
     ) throws -> MainJobResult {
@@ -43,14 +42,8 @@ public enum MainJob {
         log("loaded \(samples.count) digits images in \(data.count) batches of up to \(configuration.batchSize)")
 
         // 1. Training.
-        let initial = try DigitsTraining.makeModel(hiddenUnits: configuration.hiddenUnits, seed: configuration.seed)
-        let training = try DigitsTraining.train(
-            initial, on: data, steps: configuration.trainingSteps, learningRate: configuration.learningRate)
+        let (training, accuracy) = try train(on: data, configuration: configuration, log: log)
         let model = training.model
-        let accuracy = try DigitsTraining.accuracy(of: model, on: data)
-        log("trained \(configuration.trainingSteps) full-batch steps (lr \(configuration.learningRate)): loss "
-            + "\(formatFixed(training.initialLoss, decimals: 4)) -> \(formatFixed(training.finalLoss, decimals: 4)), "
-            + "accuracy \(formatFixed(100 * accuracy, decimals: 1)) %")
 
         // 2. Gradient and curvature.
         let ggn = try GGNLinearOperator(
@@ -68,30 +61,8 @@ public enum MainJob {
         log("dense solve by potrf and potrs in \(formatFixed(1000 * choleskySeconds, decimals: 1)) ms")
 
         // 4. Iterative solvers.
-        let cg = try CGInverseLinearOperator(
-            damped, maxIterations: configuration.cgMaxIterations, tolerance: configuration.cgTolerance)
-        let (cgResult, cgSeconds) = try timed { try cg.solve(gradient) }
-        rows.append(try compare("CG", cgResult.solution, iterations: cgResult.report.maximumIterations, seconds: cgSeconds))
-        log("CG: \(cgResult.report.maximumIterations) iterations, relative residual "
-            + formatScientific(cgResult.report.maximumRelativeResidualNorm))
-
-        let lsmr = try LSMRInverseLinearOperator(
-            damped, atol: configuration.lsmrTolerance, btol: configuration.lsmrTolerance,
-            maxIterations: configuration.lsmrMaxIterations)
-        let (lsmrResult, lsmrSeconds) = try timed { try lsmr.solve(gradient) }
-        rows.append(try compare("LSMR", lsmrResult.solution, iterations: lsmrResult.report.maximumIterations,
-                        seconds: lsmrSeconds))
-        log("LSMR: \(lsmrResult.report.maximumIterations) iterations, relative residual "
-            + formatScientific(lsmrResult.report.maximumRelativeResidualNorm))
-
-        let ((neumann, neumannResult), neumannSeconds) = try timed {
-            let neumann = try NeumannInverseLinearOperator(damped, terms: configuration.neumannTerms, estimatingScale: NeumannScaleEstimation())
-            return (neumann, try neumann.solve(gradient))
-        }
-        rows.append(try compare("Neumann", neumannResult.solution, iterations: configuration.neumannTerms,
-                        seconds: neumannSeconds))
-        log("Neumann: \(configuration.neumannTerms) terms at scale \(formatScientific(Double(neumann.scale))), "
-            + "relative residual \(formatScientific(neumannResult.report.maximumRelativeResidualNorm))")
+        let iterative = try iterativeRows(damped: damped, configuration: configuration, compare: compare, log: log)
+        rows += iterative.rows
 
         // 5. KFAC and EKFAC inverses.
         rows += try kroneckerRows(model: model, data: data, damping: damping, compare: compare, log: log)
@@ -101,14 +72,66 @@ public enum MainJob {
         if configuration.recordsConvergence {
             histories = try ConvergenceRecorder.histories(
                 damped: damped, rightHandSide: gradient, configuration: configuration,
-                cgIterations: cgResult.report.maximumIterations, lsmrIterations: lsmrResult.report.maximumIterations,
-                neumannScale: neumann.scale, log: log)
+                cgIterations: iterative.cgIterations, lsmrIterations: iterative.lsmrIterations,
+                neumannScale: iterative.neumannScale, log: log)
         }
 
         return MainJobResult(
             sampleCount: samples.count, hiddenUnits: configuration.hiddenUnits, parameterCount: ggn.inputSize,
             initialLoss: training.initialLoss, finalLoss: training.finalLoss, accuracy: accuracy, damping: damping,
-            neumannScale: neumann.scale, rows: rows, histories: histories)
+            neumannScale: iterative.neumannScale, rows: rows, histories: histories)
+    }
+
+    /// Trains the network of the configuration and measures its training accuracy.
+    private static func train(
+        on data: [Batch<Double>], configuration: MainJobConfiguration, log: ProgressLog
+    ) throws -> (training: (model: Sequential<Double>, initialLoss: Double, finalLoss: Double), accuracy: Double) {
+        let initial = try DigitsTraining.makeModel(hiddenUnits: configuration.hiddenUnits, seed: configuration.seed)
+        let training = try DigitsTraining.train(
+            initial, on: data, steps: configuration.trainingSteps, learningRate: configuration.learningRate)
+        let accuracy = try DigitsTraining.accuracy(of: training.model, on: data)
+        log("trained \(configuration.trainingSteps) full-batch steps (lr \(configuration.learningRate)): loss "
+            + "\(formatFixed(training.initialLoss, decimals: 4)) -> \(formatFixed(training.finalLoss, decimals: 4)), "
+            + "accuracy \(formatFixed(100 * accuracy, decimals: 1)) %")
+        return (training, accuracy)
+    }
+
+    /// Solves the damped system by CG, LSMR and Neumann and returns their rows,
+    /// with the iteration counts and the scale the convergence plot reuses.
+    private static func iterativeRows(
+        damped: SumLinearOperator<Double>, configuration: MainJobConfiguration, compare: RowComparison,
+        log: ProgressLog
+    ) throws -> (rows: [MainJobRow], cgIterations: Int, lsmrIterations: Int, neumannScale: Double) {
+        let gradient = compare.rightHandSide
+
+        let cg = try CGInverseLinearOperator(
+            damped, maxIterations: configuration.cgMaxIterations, tolerance: configuration.cgTolerance)
+        let (cgResult, cgSeconds) = try timed { try cg.solve(gradient) }
+        let cgIterations = cgResult.report.maximumIterations
+        log("CG: \(cgIterations) iterations, relative residual \(formatScientific(cgResult.report.maximumRelativeResidualNorm))")
+
+        let lsmr = try LSMRInverseLinearOperator(
+            damped, atol: configuration.lsmrTolerance, btol: configuration.lsmrTolerance,
+            maxIterations: configuration.lsmrMaxIterations)
+        let (lsmrResult, lsmrSeconds) = try timed { try lsmr.solve(gradient) }
+        let lsmrIterations = lsmrResult.report.maximumIterations
+        log("LSMR: \(lsmrIterations) iterations, relative residual "
+            + formatScientific(lsmrResult.report.maximumRelativeResidualNorm))
+
+        let ((neumann, neumannResult), neumannSeconds) = try timed {
+            let neumann = try NeumannInverseLinearOperator(
+                damped, terms: configuration.neumannTerms, estimatingScale: NeumannScaleEstimation())
+            return (neumann, try neumann.solve(gradient))
+        }
+        log("Neumann: \(configuration.neumannTerms) terms at scale \(formatScientific(neumann.scale)), "
+            + "relative residual \(formatScientific(neumannResult.report.maximumRelativeResidualNorm))")
+
+        let rows = [
+            try compare("CG", cgResult.solution, iterations: cgIterations, seconds: cgSeconds),
+            try compare("LSMR", lsmrResult.solution, iterations: lsmrIterations, seconds: lsmrSeconds),
+            try compare("Neumann", neumannResult.solution, iterations: configuration.neumannTerms, seconds: neumannSeconds),
+        ]
+        return (rows, cgIterations, lsmrIterations, neumann.scale)
     }
 
     /// Solves (G + λI)·x = b by Cholesky factorisation.
