@@ -1,3 +1,5 @@
+import Foundation
+
 /// The task of one run of `curvlinops-bench`, parsed from its command line.
 ///
 /// ```
@@ -146,5 +148,33 @@ private struct OptionReader {
             index += 2
         }
         return values
+    }
+}
+
+extension BenchCommand {
+    /// Checks, before any work, that the files this command writes can be
+    /// created: each output's folder must exist and be writable.
+    ///
+    /// - Throws: ``BenchArgumentError`` naming the option and the folder.
+    public func validateOutputPaths() throws {
+        let outputs: [(option: String, path: String)]
+        switch self {
+        case let .mainJob(plotPath):
+            outputs = plotPath.map { [("--plot", $0)] } ?? []
+        case let .workloads(options):
+            outputs = options.jsonPath.map { [("--json", $0)] } ?? []
+        case .help:
+            outputs = []
+        }
+        for (option, path) in outputs {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw BenchArgumentError("\(option): the folder \(folder) of \(path) does not exist; create it or choose another path.")
+            }
+            guard FileManager.default.isWritableFile(atPath: folder) else {
+                throw BenchArgumentError("\(option): the folder \(folder) of \(path) is not writable; choose another path.")
+            }
+        }
     }
 }

@@ -27,6 +27,7 @@ func loadDigits() throws -> DigitsDataSet {
 let command: BenchCommand
 do {
     command = try BenchCommand.parse(Array(CommandLine.arguments.dropFirst()))
+    try command.validateOutputPaths()
 } catch {
     printToStandardError("curvlinops-bench: \(error)")
     printToStandardError("")

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import CurvlinopsBenchCore
 
@@ -69,5 +70,29 @@ final class BenchCommandTests: XCTestCase {
         } catch {
             XCTFail("\(arguments) threw \(error), expected BenchArgumentError", line: line)
         }
+    }
+}
+
+/// The check of output paths before any work.
+final class BenchOutputPathTests: XCTestCase {
+    func testMissingFolderIsRejected() {
+        let command = BenchCommand.mainJob(plotPath: "/no-such-folder-for-curvlinops/plot.svg")
+        XCTAssertThrowsError(try command.validateOutputPaths()) { error in
+            let message = (error as? BenchArgumentError)?.message ?? "\(error)"
+            XCTAssertTrue(message.hasPrefix("--plot: the folder /no-such-folder-for-curvlinops"), message)
+            XCTAssertTrue(message.contains("does not exist"), message)
+        }
+        let workloads = BenchCommand.workloads(WorkloadOptions(jsonPath: "/no-such-folder-for-curvlinops/out.json"))
+        XCTAssertThrowsError(try workloads.validateOutputPaths()) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--json:"), "\(error)")
+        }
+    }
+
+    func testExistingFolderIsAccepted() throws {
+        let folder = FileManager.default.temporaryDirectory.path
+        XCTAssertNoThrow(try BenchCommand.mainJob(plotPath: folder + "/plot.svg").validateOutputPaths())
+        XCTAssertNoThrow(try BenchCommand.workloads(WorkloadOptions(jsonPath: "relative.json")).validateOutputPaths())
+        XCTAssertNoThrow(try BenchCommand.mainJob(plotPath: nil).validateOutputPaths())
+        XCTAssertNoThrow(try BenchCommand.help.validateOutputPaths())
     }
 }
