@@ -115,8 +115,10 @@ public enum MainJob {
             maxIterations: configuration.lsmrMaxIterations)
         let (lsmrResult, lsmrSeconds) = try timed { try lsmr.solve(gradient) }
         let lsmrIterations = lsmrResult.report.maximumIterations
+        let statistics = lsmrResult.report.columns.first?.lsmr
         log("LSMR: \(lsmrIterations) iterations, relative residual "
-            + formatScientific(lsmrResult.report.maximumRelativeResidualNorm))
+            + formatScientific(lsmrResult.report.maximumRelativeResidualNorm)
+            + (statistics.map { ", istop \($0.istop.rawValue), estimate of ‖A‖_F \(formatScientific($0.norma))" } ?? ""))
 
         let ((neumann, neumannResult), neumannSeconds) = try timed {
             let neumann = try NeumannInverseLinearOperator(
