@@ -3,9 +3,9 @@ import CLapack
 /// The OpenBLAS settings that affect every BLAS and LAPACK call of the process.
 ///
 /// The library never changes these settings itself. OpenBLAS runs each call
-/// on a thread pool whose size is process-wide; for the small gemms of many
+/// on a thread pool whose size is process-wide. For the small gemms of many
 /// curvature products (dimensions below a few hundred) one thread is often
-/// faster, and on a machine shared with other busy processes several OpenBLAS
+/// faster. On a machine shared with other busy processes, several OpenBLAS
 /// threads can spend most of their time yielding to each other.
 public enum OpenBLAS {
     /// The build configuration OpenBLAS reports, such as its version and kernel.
