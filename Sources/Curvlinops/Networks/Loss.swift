@@ -40,7 +40,8 @@ extension Loss {
     ///   - target: The targets, in the layout the loss documents.
     /// - Returns: The loss L of the batch (see ``Loss``).
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not
-    ///   fit. ``CurvlinopsError/Kind/invalidArgument`` for a class index out
+    ///   fit, or the output has an axis of size 0 and so no loss terms (the
+    ///   mean would divide by zero). ``CurvlinopsError/Kind/invalidArgument`` for a class index out
     ///   of range. ``CurvlinopsError/Kind/nonFiniteValue`` for NaN or infinite
     ///   entries. ``CurvlinopsError/Kind/unsupported`` for a loss type of your own.
     public func callAsFunction<Scalar: LapackScalar>(_ output: Tensor<Scalar>, _ target: Tensor<Scalar>) throws -> Scalar {

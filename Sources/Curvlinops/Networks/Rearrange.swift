@@ -4,7 +4,8 @@
 /// An input `[batch, d1, …, dm, c]` becomes `[batch, c, d1, …, dm]`. On a
 /// sequence output `[batch, T, C]` it is the transpose `y[n, c, t] = x[n, t, c]`,
 /// which puts the class axis where ``CrossEntropyLoss`` expects it. A 2-D input
-/// is returned unchanged.
+/// is returned unchanged. An input with an axis of size 0 gives an empty
+/// output of the moved shape (`[2, 3, 0]` becomes `[2, 0, 3]`).
 public struct Rearrange: Layer {
     /// Creates the layer; it has no parameters.
     public init() {}
@@ -59,6 +60,9 @@ extension Rearrange: DifferentiableLayer {
     ) throws -> LayerCotangents<Scalar> {
         guard needsInput else { return LayerCotangents(input: nil, parameters: []) }
         let shape = record.input.shape
+        guard record.input.count > 0 else {
+            return LayerCotangents(input: Tensor(zeros: stackedShape(shape, count: k)), parameters: [])
+        }
         let classes = shape[shape.count - 1]
         let positions = record.input.count / (shape[0] * classes)
         let moved = outputCotangent.swappingAxes(
@@ -83,6 +87,8 @@ extension Rearrange: DifferentiableLayer {
     private func moveLastAxis<Scalar: LapackScalar>(
         _ tensor: Tensor<Scalar>, inputShape: [Int], count k: Int, newShape: [Int]
     ) -> Tensor<Scalar> {
+        // An empty tensor has nothing to move, and its axis sizes cannot be divided out.
+        guard tensor.count > 0 else { return Tensor(zeros: newShape) }
         let classes = inputShape[inputShape.count - 1]
         let positions = inputShape.dropFirst().reduce(1, *) / classes
         return tensor.swappingAxes(outer: k * inputShape[0], first: positions, second: classes, inner: 1, newShape: newShape)
