@@ -137,6 +137,13 @@ final class KFACStateHeaderTests: XCTestCase {
         }
     }
 
+    func testNegativePayloadByteCountThrows() throws {
+        let crafted = try editingHeader(try kfacState()) { $0["payloadByteCount"] = -8 }
+        assertThrows(.invalidState, containing: ["payloadByteCount = -8", "≥ 0", "corrupt"]) {
+            try KFACLinearOperator<Double>(stateData: crafted)
+        }
+    }
+
     func testHeaderNumberOutOfRangeIsReported() throws {
         let crafted = try editingHeader(try kfacState()) { $0["payloadByteCount"] = 1e30 }
         assertThrows(.invalidState, containing: ["header is valid JSON", "number out of Int's range", "corrupt"]) {

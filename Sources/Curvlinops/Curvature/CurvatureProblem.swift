@@ -110,7 +110,7 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
     }
 
     /// Checks that `samples` output gradients of the largest batch, as Monte-Carlo
-    /// sampling holds them at once, take a number of bytes that `Int` can count.
+    /// sampling keeps them at once, take a number of bytes that `Int` can count.
     ///
     /// - Parameter argument: The argument that sets the count, with its value, for the
     ///   message, e.g. `"samples = 5"`.

@@ -31,7 +31,7 @@ public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   - model, loss, parameters, data: As for
     ///     ``GGNLinearOperator/init(model:loss:parameters:data:)``.
     ///   - samples: M, the sampled targets per loss term, at least 1. Default 1,
-    ///     curvlinops' `mc_samples`. Memory grows with M: an apply holds the M
+    ///     curvlinops' `mc_samples`. Memory grows with M: an apply keeps the M
     ///     sampled output gradients of a batch at once, M·N_b·T·C values.
     ///   - seed: Fixes the draws. Default 2147483647, curvlinops' default seed.
     /// - Throws: As ``GGNLinearOperator/init(model:loss:parameters:data:)``, and
@@ -52,7 +52,10 @@ public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
         self.seed = seed
     }
 
+    /// The shapes of the selected parameters, in the order of `parameters`.
     public var inputShapes: [[Int]] { problem.parameterShapes }
+
+    /// The same as ``inputShapes``: the Monte-Carlo Fisher is square.
     public var outputShapes: [[Int]] { problem.parameterShapes }
 
     /// The selected parameter names, in block order.

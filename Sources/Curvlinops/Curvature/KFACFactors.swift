@@ -111,7 +111,7 @@ func checkedSymmetricFactor<Scalar: LapackScalar>(
 
 /// Checks two necessary conditions for a symmetric matrix F to be positive
 /// semidefinite, each up to `tolerance`: F_ii ≥ 0, and |F_ij| ≤ √(F_ii·F_jj),
-/// which says that every 2 × 2 principal minor is ≥ 0.
+/// which means that every 2 × 2 principal minor is ≥ 0.
 ///
 /// They cost O(n²) and catch the usual mistakes (a sign error, a factor that
 /// is not a covariance); an indefinite matrix can pass them, which only an

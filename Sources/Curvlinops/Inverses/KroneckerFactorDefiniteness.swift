@@ -30,12 +30,12 @@ struct IndefiniteKroneckerFactor<Scalar: LapackScalar>: Sendable {
         self.init(eigenvalues: eigenvalues)
     }
 
-    /// A sentence naming the factor and its eigenvalue, for the start of a message.
+    /// Returns a clause naming the factor and its eigenvalue, for the start of a message.
     func description(role: KroneckerFactorRole, layer: String) -> String {
         "the \(role.rawValue) factor \(role.symbol) of layer \"\(layer)\" is indefinite: it has the smallest eigenvalue \(smallestEigenvalue), below −√ε · max |λ| = \(-threshold) (max |λ| = \(largestMagnitude)), more than rounding explains"
     }
 
-    /// What to do about it, for the end of a message.
+    /// The remedy, for the end of a message.
     static var advice: String {
         "Kronecker factors must be symmetric positive semidefinite, as covariances are; check the factors given to the KFAC operator."
     }

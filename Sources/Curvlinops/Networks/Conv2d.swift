@@ -105,6 +105,7 @@ public struct Conv2d: Layer {
     /// The length of one unfolded patch: inChannels·kh·kw.
     public var patchSize: Int { inChannels * kernelSize.height * kernelSize.width }
 
+    /// `weight` of shape `[outChannels, inChannels, kh, kw]`, then `bias` of shape `[outChannels]` when ``hasBias``.
     public var parameterShapes: [(name: String, shape: [Int])] {
         var shapes = [(name: "weight", shape: [outChannels, inChannels, kernelSize.height, kernelSize.width])]
         if hasBias {
@@ -116,9 +117,9 @@ public struct Conv2d: Layer {
     /// `[batch, outChannels, H_out, W_out]` for an input `[batch, inChannels, H, W]`.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the input does not
-    ///   have 4 axes, has another channel count, has a height or width of 0
-    ///   (as PyTorch, which rejects empty images), or is too small for one
-    ///   output location; also when the padded input, the output or its
+    ///   have 4 axes, has another channel count, has a height or width of 0, or
+    ///   is too small for one output location. PyTorch rejects empty images
+    ///   too. It is also thrown when the padded input, the output or its
     ///   unfolded patches would have more entries than `Int` can count.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
         guard inputShape.count == 4, inputShape[1] == inChannels else {
@@ -138,7 +139,7 @@ public struct Conv2d: Layer {
                 "\(self) got an input of shape \(inputShape), which gives an empty output of \(outputHeight) × \(outputWidth) locations; expected an input of at least \(dilation.height * (kernelSize.height - 1) + 1 - 2 * padding.height) × \(dilation.width * (kernelSize.width - 1) + 1 - 2 * padding.width).")
         }
         let outputShape = [inputShape[0], outChannels, outputHeight, outputWidth]
-        // The forward pass also holds the patches [batch, H_out·W_out, patchSize].
+        // The forward pass also stores the patches [batch, H_out·W_out, patchSize].
         let locations = checkedProduct(outputHeight, outputWidth)
         guard checkedElementCount(outputShape) != nil,
               let locations, checkedElementCount([inputShape[0], locations, patchSize]) != nil
@@ -149,6 +150,7 @@ public struct Conv2d: Layer {
         return outputShape
     }
 
+    /// The layer as its initialiser call with every hyperparameter as a (height, width) pair.
     public var description: String {
         "Conv2d(inChannels: \(inChannels), outChannels: \(outChannels), kernelSize: (\(kernelSize.height), \(kernelSize.width)), stride: (\(stride.height), \(stride.width)), padding: (\(padding.height), \(padding.width)), dilation: (\(dilation.height), \(dilation.width)), bias: \(hasBias))"
     }

@@ -45,6 +45,7 @@ public struct Linear: Layer {
         self.hasBias = bias
     }
 
+    /// `weight` of shape `[outFeatures, inFeatures]`, then `bias` of shape `[outFeatures]` when ``hasBias``.
     public var parameterShapes: [(name: String, shape: [Int])] {
         var shapes = [(name: "weight", shape: [outFeatures, inFeatures])]
         if hasBias {
@@ -67,6 +68,7 @@ public struct Linear: Layer {
         return shape
     }
 
+    /// The layer as its initialiser call, for example `Linear(inFeatures: 6, outFeatures: 5, bias: true)`.
     public var description: String {
         "Linear(inFeatures: \(inFeatures), outFeatures: \(outFeatures), bias: \(hasBias))"
     }

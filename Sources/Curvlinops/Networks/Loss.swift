@@ -74,6 +74,7 @@ extension Loss {
 /// axes) and the target the same shape. With `.mean` the batch loss is
 /// divided by the number of output entries N·T·C, as PyTorch does.
 public struct MSELoss: Loss {
+    /// The reduction over the loss terms. With `.mean` the sum is divided by the count the type documents.
     public let reduction: LossReduction
 
     /// Creates the loss.
@@ -83,6 +84,7 @@ public struct MSELoss: Loss {
         self.reduction = reduction
     }
 
+    /// The loss as its initialiser call.
     public var description: String { "MSELoss(reduction: .\(reduction))" }
 }
 
@@ -99,6 +101,7 @@ public struct MSELoss: Loss {
 /// Class weights, label smoothing and an ignored index are not supported:
 /// every target must be a valid class.
 public struct CrossEntropyLoss: Loss {
+    /// The reduction over the loss terms. With `.mean` the sum is divided by the count the type documents.
     public let reduction: LossReduction
 
     /// Creates the loss.
@@ -108,6 +111,7 @@ public struct CrossEntropyLoss: Loss {
         self.reduction = reduction
     }
 
+    /// The loss as its initialiser call.
     public var description: String { "CrossEntropyLoss(reduction: .\(reduction))" }
 }
 
@@ -122,6 +126,7 @@ public struct CrossEntropyLoss: Loss {
 ///
 /// Per-class weights (`pos_weight`) are not supported.
 public struct BCEWithLogitsLoss: Loss {
+    /// The reduction over the loss terms. With `.mean` the sum is divided by the count the type documents.
     public let reduction: LossReduction
 
     /// Creates the loss.
@@ -131,5 +136,6 @@ public struct BCEWithLogitsLoss: Loss {
         self.reduction = reduction
     }
 
+    /// The loss as its initialiser call.
     public var description: String { "BCEWithLogitsLoss(reduction: .\(reduction))" }
 }

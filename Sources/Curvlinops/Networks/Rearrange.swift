@@ -10,6 +10,7 @@ public struct Rearrange: Layer {
     /// Creates the layer; it has no parameters.
     public init() {}
 
+    /// None: the layer has no parameters.
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
     /// `[batch, c, d1, …, dm]` for an input `[batch, d1, …, dm, c]`.
@@ -23,6 +24,7 @@ public struct Rearrange: Layer {
         return [inputShape[0], inputShape[inputShape.count - 1]] + Array(inputShape[1..<(inputShape.count - 1)])
     }
 
+    /// The layer in einops' notation.
     public var description: String { "Rearrange(\"batch ... c -> batch c ...\")" }
 }
 

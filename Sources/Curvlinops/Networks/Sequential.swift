@@ -246,6 +246,7 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
 }
 
 extension Sequential: CustomStringConvertible {
+    /// The layers one per line with their positions, as PyTorch prints an `nn.Sequential`.
     public var description: String {
         let lines = layers.enumerated().map { "  (\($0.offset)): \($0.element)" }
         return "Sequential<\(Scalar.self)>(\n" + lines.joined(separator: "\n") + "\n)"

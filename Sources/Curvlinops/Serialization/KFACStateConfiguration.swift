@@ -182,7 +182,7 @@ enum StateRole {
 }
 
 extension CurvlinopsError {
-    /// The message without a leading "`owner`: ", for quoting it inside a message of the same owner.
+    /// Returns the message without a leading "`owner`: ", to quote it inside a message of the same owner.
     func message(without owner: String) -> String {
         let prefix = owner + ": "
         return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message

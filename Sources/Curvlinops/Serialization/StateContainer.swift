@@ -141,10 +141,10 @@ struct StateReader {
     ///
     /// - Throws: ``CurvlinopsError/Kind/invalidState`` for data that is not a
     ///   state container, has format version 0 or a newer version than this
-    ///   library reads, is truncated, has extra bytes, fails the checksum, or
-    ///   has a header that does not parse (the message names a missing key or
-    ///   invalid value) or describes tensors whose sizes overflow or lie
-    ///   outside the payload.
+    ///   library reads, is truncated, has extra bytes or fails the checksum.
+    ///   It is also thrown for a header that does not parse, with a message
+    ///   naming the missing key or invalid value, or that describes tensors
+    ///   whose sizes overflow or lie outside the payload.
     init(_ data: Data, owner: String) throws {
         self.owner = owner
         let bytes = [UInt8](data)
@@ -176,6 +176,9 @@ struct StateReader {
         }
 
         let payload = Data(bytes[headerEnd...])
+        guard header.payloadByteCount >= 0 else {
+            throw Self.error(owner, "the header declares payloadByteCount = \(header.payloadByteCount); expected a count ≥ 0. The file is corrupt.")
+        }
         guard payload.count >= header.payloadByteCount else {
             throw Self.error(owner, "the payload has \(payload.count) bytes but the header declares \(header.payloadByteCount); the file is truncated.")
         }
