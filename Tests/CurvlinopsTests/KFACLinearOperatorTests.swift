@@ -262,22 +262,25 @@ final class KFACLinearOperatorTests: XCTestCase {
     }
 
     func testLogDeterminantOfSingularFactors() throws {
-        func kfac(input: [Double], gradient: [Double]) throws -> KFACLinearOperator<Double> {
+        func kfac(input: Matrix<Double>, gradient: [Double]) throws -> KFACLinearOperator<Double> {
             try KFACLinearOperator(
-                parameterShapes: [[1, 2]], layers: [KFACLayer(name: "0", weightPosition: 0)],
-                inputCovariances: ["0": .diagonal(input)], gradientCovariances: ["0": .diagonal(gradient)])
+                parameterShapes: [[1, input.rows]], layers: [KFACLayer(name: "0", weightPosition: 0)],
+                inputCovariances: ["0": input], gradientCovariances: ["0": .diagonal(gradient)])
         }
-        let singular = try kfac(input: [0, 2], gradient: [3])
+        let singular = try kfac(input: .diagonal([0, 2]), gradient: [3])
         XCTAssertEqual(try singular.logDeterminant(), -.infinity)
         XCTAssertEqual(try singular.determinant(), 0)
 
-        // det(A) = −2 with m = 1: det(KFAC) = det(A)¹·det(G)² = −18, logdet NaN.
-        let indefinite = try kfac(input: [-1, 2], gradient: [3])
+        // A = [[1, 1, 0], [1, 1, 1], [0, 1, 1]] passes the cheap checks on given factors
+        // but has det(A) = −1 (eigenvalues 1 − √2, 1, 1 + √2). With m = 1:
+        // det(KFAC) = det(A)¹·det(G)³ = −27, logdet NaN.
+        let indefiniteInput = try Matrix<Double>(rows: 3, columns: 3, rowMajor: [1, 1, 0, 1, 1, 1, 0, 1, 1])
+        let indefinite = try kfac(input: indefiniteInput, gradient: [3])
         XCTAssertTrue(try indefinite.logDeterminant().isNaN)
-        XCTAssertEqual(try indefinite.determinant(), -18, accuracy: 1e-12)
+        XCTAssertEqual(try indefinite.determinant(), -27, accuracy: 1e-12)
 
         // A NaN log-determinant of one factor stays NaN next to −∞ from the other.
-        let both = try kfac(input: [-1, 2], gradient: [0])
+        let both = try kfac(input: indefiniteInput, gradient: [0])
         XCTAssertTrue(try both.logDeterminant().isNaN)
         XCTAssertEqual(try both.determinant(), 0)
     }

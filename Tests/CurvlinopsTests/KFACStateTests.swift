@@ -202,6 +202,18 @@ final class KFACStateTests: XCTestCase {
         }
     }
 
+    func testEKFACLoadingStateFromFileGivesIdenticalApply() throws {
+        let problem = KroneckerTestSupport.Problem.make(separateWeightAndBias: false, seed: 17)
+        let ekfac = try EKFACLinearOperatorTests.ekfac(problem, EKFACLinearOperatorTests.correctedEigenvalues(for: problem))
+        let url = directory.appendingPathComponent("ekfac-loading.state")
+        try ekfac.save(to: url)
+        let x = randomInput(problem.size)
+        XCTAssertEqual(try ekfac.loadingState(contentsOf: url).apply(x), try ekfac.apply(x))
+        assertThrowsCurvlinopsError(try ekfac.loadingState(contentsOf: directory.appendingPathComponent("missing")),
+                                    kind: .invalidState,
+                                    containing: ["EKFACLinearOperator.loadingState(contentsOf:)", "could not read"])
+    }
+
     func testEKFACTruncatedStateThrows() throws {
         let problem = KroneckerTestSupport.Problem.make(separateWeightAndBias: true)
         let data = try EKFACLinearOperatorTests.ekfac(problem, EKFACLinearOperatorTests.correctedEigenvalues(for: problem))

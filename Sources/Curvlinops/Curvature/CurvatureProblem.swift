@@ -45,12 +45,16 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
     /// κ, 1/(N·T) under `.mean`, else 1.
     let kappa: Scalar
 
+    /// The number of entries of the largest batch's model output, N_b·T·C.
+    let largestOutputCount: Int
+
     /// Validates everything an operator needs before any work.
     ///
     /// - Throws: ``CurvlinopsError`` naming `owner` and the argument.
     ///   `invalidArgument`: empty data, an empty, unknown or repeated parameter
     ///   name, or a class index out of range. `shapeMismatch`: an input that
-    ///   does not fit the network, a target that does not fit the output, or
+    ///   does not fit the network or gives an output with an axis of size 0
+    ///   (no loss terms), a target that does not fit the output, or
     ///   batches whose per-sample output shapes differ. `nonFiniteValue`: NaN
     ///   or infinite inputs or targets. `unsupported`: a loss type of your own.
     init(owner: String, model: Sequential<Scalar>, loss: any Loss, parameters: [String], data: [Batch<Scalar>]) throws {
@@ -63,7 +67,8 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
             parameters, of: model, owner: owner)
         parameterNames = parameters
 
-        let layout = try Self.validateData(data, model: model, loss: self.loss, owner: owner)
+        let (layout, largestOutputCount) = try Self.validateData(data, model: model, loss: self.loss, owner: owner)
+        self.largestOutputCount = largestOutputCount
         numData = data.reduce(0) { $0 + $1.size }
         termsPerExample = layout.termsPerExample
         classes = layout.classes
@@ -104,16 +109,30 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
         return (positions, positions.map { model.parameterValues[$0].shape }, offsets)
     }
 
+    /// Checks that `samples` output gradients of the largest batch, as Monte-Carlo
+    /// sampling keeps them at once, take a number of bytes that `Int` can count.
+    ///
+    /// - Parameter argument: The argument that sets the count, with its value, for the
+    ///   message, e.g. `"samples = 5"`.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` naming the count and the batch's output entries.
+    func checkSampledGradientSize(samples: Int, argument: String) throws {
+        guard let count = checkedProduct(samples, largestOutputCount), checkedByteCount(count, of: Scalar.self) != nil else {
+            throw CurvlinopsError.invalidArgument(
+                "\(owner): got \(argument); the \(samples) sampled gradients of the largest batch, each with \(largestOutputCount) output entries, would take \(samples) · \(largestOutputCount) values of \(Scalar.self), more bytes than Int can count. Expected fewer samples.")
+        }
+    }
+
     /// Checks every batch and returns the term layout of the first (the
-    /// per-sample layout is the same for all).
+    /// per-sample layout is the same for all) and the largest output's entry count.
     private static func validateData(
         _ data: [Batch<Scalar>], model: Sequential<Scalar>, loss: any DifferentiableLoss, owner: String
-    ) throws -> LossTermLayout {
+    ) throws -> (layout: LossTermLayout, largestOutputCount: Int) {
         guard !data.isEmpty else {
             throw CurvlinopsError.invalidArgument("\(owner): data is empty; expected at least one batch.")
         }
         var firstOutputShape: [Int]?
         var firstLayout: LossTermLayout?
+        var largestOutputCount = 0
         for (index, batch) in data.enumerated() {
             let argument = "data[\(index)]"
             if let flat = batch.input.firstNonFiniteIndex {
@@ -135,8 +154,10 @@ struct CurvatureProblem<Scalar: LapackScalar>: Sendable {
             }
             firstOutputShape = firstOutputShape ?? outputShape
             firstLayout = firstLayout ?? layout
+            // Sequential.outputShape has checked that the count fits in Int.
+            largestOutputCount = max(largestOutputCount, outputShape.reduce(1, *))
         }
-        return firstLayout!
+        return (firstLayout!, largestOutputCount)
     }
 }
 

@@ -21,7 +21,10 @@ public struct EFLinearOperator<Scalar: LapackScalar>: LinearOperator {
                                        parameters: parameters, data: data)
     }
 
+    /// The shapes of the selected parameters, in the order of `parameters`.
     public var inputShapes: [[Int]] { problem.parameterShapes }
+
+    /// The same as ``inputShapes``: the empirical Fisher is square.
     public var outputShapes: [[Int]] { problem.parameterShapes }
 
     /// The selected parameter names, in block order.

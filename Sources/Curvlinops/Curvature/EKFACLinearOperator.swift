@@ -53,10 +53,10 @@ public struct EKFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   - gradientCovariances: The gradient factor G of every layer.
     ///   - correctedEigenvalues: The corrected eigenvalues of every layer:
     ///     `.joint` for a joint layer, `.separate` otherwise; all ≥ 0.
-    ///   - fisherType: Recorded only. Default `.type2`.
+    ///   - fisherType: Recorded only; Monte-Carlo samples must be at least 1. Default `.type2`.
     ///   - kfacApproximation: Recorded only. Default `.expand`.
     ///   - separateWeightAndBias: Whether weight and bias form separate blocks. Default true.
-    /// - Throws: As ``KFACLinearOperator`` for the layers and factors;
+    /// - Throws: As ``KFACLinearOperator`` for the layers, factors and Fisher type;
     ///   ``CurvlinopsError/Kind/invalidArgument``,
     ///   ``CurvlinopsError/Kind/shapeMismatch`` or
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` for corrected eigenvalues of
@@ -72,6 +72,7 @@ public struct EKFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
         kfacApproximation: KFACApproximation = .expand,
         separateWeightAndBias: Bool = true
     ) throws {
+        try fisherType.validate(owner: "EKFACLinearOperator")
         let layout = try KroneckerLayout(
             parameterShapes: parameterShapes, layers: layers,
             separateWeightAndBias: separateWeightAndBias, owner: "EKFACLinearOperator")

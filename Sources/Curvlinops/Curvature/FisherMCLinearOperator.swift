@@ -30,10 +30,14 @@ public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Parameters:
     ///   - model, loss, parameters, data: As for
     ///     ``GGNLinearOperator/init(model:loss:parameters:data:)``.
-    ///   - samples: M, the sampled targets per loss term, at least 1. Default 1, curvlinops' `mc_samples`.
+    ///   - samples: M, the sampled targets per loss term, at least 1. Default 1,
+    ///     curvlinops' `mc_samples`. Memory grows with M: an apply keeps the M
+    ///     sampled output gradients of a batch at once, M·N_b·T·C values.
     ///   - seed: Fixes the draws. Default 2147483647, curvlinops' default seed.
     /// - Throws: As ``GGNLinearOperator/init(model:loss:parameters:data:)``, and
-    ///   ``CurvlinopsError/Kind/invalidArgument`` for `samples` below 1.
+    ///   ``CurvlinopsError/Kind/invalidArgument`` for `samples` below 1, or so
+    ///   large that the sampled gradients of a batch would take more bytes
+    ///   than `Int` can count.
     public init(
         model: Sequential<Scalar>, loss: any Loss, parameters: [String], data: [Batch<Scalar>],
         samples: Int = 1, seed: UInt64 = 2_147_483_647
@@ -43,11 +47,15 @@ public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
         }
         problem = try CurvatureProblem(owner: "FisherMCLinearOperator", model: model, loss: loss,
                                        parameters: parameters, data: data)
+        try problem.checkSampledGradientSize(samples: samples, argument: "samples = \(samples)")
         self.samples = samples
         self.seed = seed
     }
 
+    /// The shapes of the selected parameters, in the order of `parameters`.
     public var inputShapes: [[Int]] { problem.parameterShapes }
+
+    /// The same as ``inputShapes``: the Monte-Carlo Fisher is square.
     public var outputShapes: [[Int]] { problem.parameterShapes }
 
     /// The selected parameter names, in block order.
@@ -60,7 +68,8 @@ public struct FisherMCLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Throws: As ``LinearOperator/validateInput(_:)``.
     /// - Complexity: About 4× the gemm work of a forward pass per column and
-    ///   batch, plus O(M·k·N·T·C) for the sampled outer products.
+    ///   batch, plus O(M·k·N·T·C) for the sampled outer products. Memory:
+    ///   M·N_b·T·C values for the sampled gradients of a batch.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {

@@ -33,15 +33,19 @@ public struct GGNLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Throws: ``CurvlinopsError`` naming the argument.
     ///   `invalidArgument`: empty data, an empty, unknown or repeated
     ///   parameter name, or a class index out of range.
-    ///   `shapeMismatch`: an input that does not fit the network, or a target
-    ///   that does not fit the output. `nonFiniteValue`: NaN or infinite
+    ///   `shapeMismatch`: an input that does not fit the network or gives an
+    ///   output with an axis of size 0 (no loss terms), or a target that does
+    ///   not fit the output. `nonFiniteValue`: NaN or infinite
     ///   inputs or targets. `unsupported`: a loss type of your own.
     public init(model: Sequential<Scalar>, loss: any Loss, parameters: [String], data: [Batch<Scalar>]) throws {
         problem = try CurvatureProblem(owner: "GGNLinearOperator", model: model, loss: loss,
                                        parameters: parameters, data: data)
     }
 
+    /// The shapes of the selected parameters, in the order of `parameters`.
     public var inputShapes: [[Int]] { problem.parameterShapes }
+
+    /// The same as ``inputShapes``: the generalised Gauss–Newton matrix is square.
     public var outputShapes: [[Int]] { problem.parameterShapes }
 
     /// The selected parameter names, in block order.

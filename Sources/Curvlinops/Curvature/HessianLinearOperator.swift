@@ -22,7 +22,10 @@ public struct HessianLinearOperator<Scalar: LapackScalar>: LinearOperator {
                                        parameters: parameters, data: data)
     }
 
+    /// The shapes of the selected parameters, in the order of `parameters`.
     public var inputShapes: [[Int]] { problem.parameterShapes }
+
+    /// The same as ``inputShapes``: the Hessian is square.
     public var outputShapes: [[Int]] { problem.parameterShapes }
 
     /// The selected parameter names, in block order.

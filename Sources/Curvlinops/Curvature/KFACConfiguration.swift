@@ -16,12 +16,27 @@ public enum FisherType: Sendable, Hashable {
     /// The exact Fisher (generalised Gauss–Newton) through a square root of the loss Hessian.
     case type2
     /// A Monte-Carlo estimate of the Fisher with `samples` draws per datum from a
-    /// random generator seeded with `seed`.
+    /// random generator seeded with `seed`; `samples` must be at least 1.
+    ///
+    /// Memory grows with `samples`: the sampled output gradients of a batch,
+    /// `samples`·N_b·T·C values, are held at once.
     case monteCarlo(samples: Int, seed: UInt64)
     /// The empirical Fisher, from the gradients at the true labels.
     case empirical
     /// No gradient information: every gradient factor is the identity.
     case forwardOnly
+}
+
+extension FisherType {
+    /// Checks the Monte-Carlo sample count, which must be at least 1.
+    ///
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` naming `owner`.
+    func validate(owner: String) throws {
+        if case let .monteCarlo(samples, seed) = self, samples < 1 {
+            throw CurvlinopsError.invalidArgument(
+                "\(owner): got fisherType = .monteCarlo(samples: \(samples), seed: \(seed)); expected samples ≥ 1.")
+        }
+    }
 }
 
 /// The treatment of a layer whose weight is shared over several positions, such

@@ -19,7 +19,8 @@ struct KFACFactors<Scalar: LapackScalar>: Sendable {
     ///   weight; ``CurvlinopsError/Kind/shapeMismatch`` for a factor of the
     ///   wrong size; ``CurvlinopsError/Kind/nonFiniteValue`` for NaN or
     ///   infinite entries; ``CurvlinopsError/Kind/invalidArgument`` for a
-    ///   factor that is not symmetric.
+    ///   factor that is not symmetric or fails a cheap positive-semidefiniteness
+    ///   condition (a negative diagonal entry or 2 × 2 principal minor).
     func checked(against layout: KroneckerLayout, owner: String) throws -> KFACFactors {
         try Self.checkKeys(inputCovariances, argument: "inputCovariances", expected: layout.layers.filter(\.hasWeight),
                            layout: layout, owner: owner)
@@ -63,11 +64,13 @@ struct KFACFactors<Scalar: LapackScalar>: Sendable {
 }
 
 /// Checks that a Kronecker factor is a finite, symmetric `dimension` × `dimension`
-/// matrix and returns its symmetric part.
+/// matrix without a negative diagonal entry or 2 × 2 principal minor, and
+/// returns its symmetric part.
 ///
 /// - Throws: ``CurvlinopsError/Kind/shapeMismatch``,
 ///   ``CurvlinopsError/Kind/nonFiniteValue`` or
-///   ``CurvlinopsError/Kind/invalidArgument`` (not symmetric), each naming `argument`.
+///   ``CurvlinopsError/Kind/invalidArgument`` (not symmetric, or not positive
+///   semidefinite by those conditions), each naming `argument`.
 func checkedSymmetricFactor<Scalar: LapackScalar>(
     _ factor: Matrix<Scalar>, dimension: Int, dimensionDetail: String, argument: String, owner: String
 ) throws -> Matrix<Scalar> {
@@ -102,5 +105,39 @@ func checkedSymmetricFactor<Scalar: LapackScalar>(
         throw CurvlinopsError.invalidArgument(
             "\(owner): \(argument) is not symmetric: entries (\(worst.row), \(worst.column)) and (\(worst.column), \(worst.row)) differ by \(worst.difference), more than \(tolerance) = √ε · max |entry|; expected a symmetric Kronecker factor.")
     }
+    try checkSemidefiniteConditions(symmetric, tolerance: tolerance, argument: argument, owner: owner)
     return symmetric
+}
+
+/// Checks two necessary conditions for a symmetric matrix F to be positive
+/// semidefinite, each up to `tolerance`: F_ii ≥ 0, and |F_ij| ≤ √(F_ii·F_jj),
+/// which means that every 2 × 2 principal minor is ≥ 0.
+///
+/// They cost O(n²) and catch the usual mistakes (a sign error, a factor that
+/// is not a covariance); an indefinite matrix can pass them, which only an
+/// eigendecomposition reveals.
+///
+/// - Throws: ``CurvlinopsError/Kind/invalidArgument`` naming `argument` and the offending entry.
+private func checkSemidefiniteConditions<Scalar: LapackScalar>(
+    _ factor: Matrix<Scalar>, tolerance: Scalar, argument: String, owner: String
+) throws {
+    let n = factor.rows
+    let diagonal = (0..<n).map { factor[$0, $0] }
+    if let index = diagonal.firstIndex(where: { $0 < -tolerance }) {
+        throw CurvlinopsError.invalidArgument(
+            "\(owner): \(argument) is not positive semidefinite: diagonal entry (\(index), \(index)) is \(diagonal[index]); expected a covariance-like Kronecker factor, whose diagonal entries are ≥ 0.")
+    }
+    let roots = diagonal.map { max($0, 0).squareRoot() }
+    let violation: (row: Int, column: Int)? = factor.withUnsafeBufferPointer { a in
+        for j in 0..<n {
+            for i in (j + 1)..<max(j + 1, n) where abs(a[i + j * n]) > roots[i] * roots[j] + tolerance {
+                return (i, j)
+            }
+        }
+        return nil
+    }
+    if let (i, j) = violation {
+        throw CurvlinopsError.invalidArgument(
+            "\(owner): \(argument) is not positive semidefinite: entry (\(i), \(j)) = \(factor[i, j]) exceeds √(F[\(i), \(i)]·F[\(j), \(j)]) = \(roots[i] * roots[j]) by more than the tolerance \(tolerance), so the 2 × 2 principal minor of rows \(j) and \(i) is negative; expected a covariance-like Kronecker factor.")
+    }
 }

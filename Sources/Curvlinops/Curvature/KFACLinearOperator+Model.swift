@@ -53,7 +53,9 @@ extension KFACLinearOperator {
     ///   - fisherType: How the gradient factors are obtained. Default
     ///     `.monteCarlo(samples: 1, seed: 2147483647)`, curvlinops' default,
     ///     which costs one backward pass per batch; `.type2` is exact but
-    ///     costs C.
+    ///     costs C. Memory grows with the Monte-Carlo sample count M: the M
+    ///     sampled output gradients of a batch, M·N_b·T·C values, are held at
+    ///     once, while the backward passes run in blocks of them.
     ///   - kfacApproximation: The treatment of weight sharing. Default
     ///     `.expand`, curvlinops' default. Without weight sharing both agree.
     ///   - separateWeightAndBias: Whether weight and bias of a layer form
@@ -67,12 +69,15 @@ extension KFACLinearOperator {
     ///     the batches completed and their total; it must not use this
     ///     operator (see ``KFACProgressHandler``). Default `nil`: no reports.
     /// - Throws: ``CurvlinopsError`` naming the argument, before any pass over
-    ///   the data: `invalidArgument` for Monte-Carlo samples below 1, a given
+    ///   the data: `invalidArgument` for Monte-Carlo samples below 1 or so
+    ///   many that the sampled gradients of a batch would take more bytes
+    ///   than `Int` can count, a given
     ///   T below 1 or different from the data's, empty data, an empty, unknown
     ///   or repeated parameter name, or a class index out of range;
     ///   `unsupported` for a selected parameter of another layer than
     ///   `Linear` or `Conv2d`, or a loss of your own; `shapeMismatch` for an
-    ///   input that does not fit the network, a model output with fewer than
+    ///   input that does not fit the network or gives an output with an axis
+    ///   of size 0 (no loss terms), a model output with fewer than
     ///   two axes (after moving the class axis last and merging the others,
     ///   every loss term must be a row of a 2-D matrix), a target that does
     ///   not fit the output, or batches whose outputs differ after the batch

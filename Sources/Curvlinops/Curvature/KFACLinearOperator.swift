@@ -54,6 +54,15 @@ public struct KFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// Factors equal to their transpose up to rounding are accepted and stored
     /// as their exact symmetric part (F + Fᵀ)/2.
     ///
+    /// Every factor must be symmetric positive semidefinite, as a covariance
+    /// is. Construction checks the conditions that cost O(d²): no diagonal
+    /// entry below zero and |F_ij| ≤ √(F_ii·F_jj) for every entry, each up to
+    /// a rounding tolerance of √ε · max |F|. A factor that passes them but
+    /// still has a negative eigenvalue is only detected where an
+    /// eigendecomposition or a Cholesky factorisation is computed: the
+    /// inverse (``KFACInverseLinearOperator``) then reports it as indefinite,
+    /// and ``logDeterminant()`` may return NaN.
+    ///
     /// - Parameters:
     ///   - parameterShapes: The shape of every parameter block, in the order of
     ///     the flat vector: `[d_out, d_in]` (or `[C_out, C_in, kh, kw]`) for a
@@ -65,15 +74,18 @@ public struct KFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///     joint layer. Layers without weight have none.
     ///   - gradientCovariances: The gradient factor G (d_out × d_out) of every layer.
     ///   - fisherType: The Fisher type the factors come from. Default `.type2`.
-    ///     Only recorded: the given factors define the operator.
+    ///     Only recorded: the given factors define the operator. Monte-Carlo
+    ///     samples must still be at least 1.
     ///   - kfacApproximation: The weight-sharing treatment the factors come
     ///     from. Default `.expand`. Only recorded.
     ///   - separateWeightAndBias: Whether weight and bias of a layer form
     ///     separate blocks. Default true, as in curvlinops.
     /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for an inconsistent
-    ///   layer description, a missing or surplus factor, or a factor that is
-    ///   not symmetric; ``CurvlinopsError/Kind/shapeMismatch`` for a parameter
-    ///   shape or factor size that does not fit;
+    ///   layer description, a missing or surplus factor, a factor that is
+    ///   not symmetric or fails the semidefiniteness conditions above, or
+    ///   Monte-Carlo samples below 1; ``CurvlinopsError/Kind/shapeMismatch``
+    ///   for a parameter shape or factor size that does not fit, or parameter
+    ///   shapes or factors with more entries than `Int` can count;
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` for NaN or infinite factor entries.
     /// - Complexity: O(d²) per factor of size d.
     public init(
@@ -85,6 +97,7 @@ public struct KFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
         kfacApproximation: KFACApproximation = .expand,
         separateWeightAndBias: Bool = true
     ) throws {
+        try fisherType.validate(owner: "KFACLinearOperator")
         let layout = try KroneckerLayout(
             parameterShapes: parameterShapes, layers: layers,
             separateWeightAndBias: separateWeightAndBias, owner: "KFACLinearOperator")

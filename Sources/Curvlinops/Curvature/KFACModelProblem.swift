@@ -39,7 +39,8 @@ struct KFACModelProblem<Scalar: LapackScalar>: Sendable {
     ///   - numPerExampleLossTerms: T as the caller gives it, or `nil` to use
     ///     the value the data imply.
     /// - Throws: ``CurvlinopsError`` naming the argument:
-    ///   `invalidArgument` for Monte-Carlo samples below 1, a given T below 1
+    ///   `invalidArgument` for Monte-Carlo samples below 1 or beyond the sizes
+    ///   `Int` can count (see ``CurvatureProblem/checkSampledGradientSize(samples:argument:)``), a given T below 1
     ///   or different from the data's; `unsupported` for a selected parameter
     ///   of a layer other than `Linear` and `Conv2d`; and everything
     ///   ``CurvatureProblem`` throws for the model, loss, parameter names and data.
@@ -48,11 +49,12 @@ struct KFACModelProblem<Scalar: LapackScalar>: Sendable {
         fisherType: FisherType, kfacApproximation: KFACApproximation, separateWeightAndBias: Bool,
         numPerExampleLossTerms: Int?
     ) throws {
-        if case let .monteCarlo(samples, seed) = fisherType, samples < 1 {
-            throw CurvlinopsError.invalidArgument(
-                "\(owner): got fisherType = .monteCarlo(samples: \(samples), seed: \(seed)); expected samples ≥ 1.")
-        }
+        try fisherType.validate(owner: owner)
         let problem = try CurvatureProblem(owner: owner, model: model, loss: loss, parameters: parameters, data: data)
+        if case let .monteCarlo(samples, seed) = fisherType {
+            try problem.checkSampledGradientSize(
+                samples: samples, argument: "fisherType = .monteCarlo(samples: \(samples), seed: \(seed))")
+        }
         if let given = numPerExampleLossTerms {
             try Self.checkTermsPerExample(given, problem: problem, owner: owner)
         }

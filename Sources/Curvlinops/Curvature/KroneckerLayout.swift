@@ -53,8 +53,10 @@ struct KroneckerLayout: Sendable, Equatable {
     ///   empty or repeated, a position is out of range, used twice or by no
     ///   layer, or a layer has neither weight nor bias;
     ///   ``CurvlinopsError/Kind/shapeMismatch`` when a weight has fewer than two
-    ///   axes, a bias is not one-dimensional, a size is below 1, or the bias
-    ///   length differs from the weight's first axis.
+    ///   axes, a bias is not one-dimensional, a size is below 1, the bias
+    ///   length differs from the weight's first axis, or a parameter, all
+    ///   parameters together or a Kronecker factor would have more entries
+    ///   than `Int` can count.
     init(parameterShapes: [[Int]], layers: [KFACLayer], separateWeightAndBias: Bool, owner: String) throws {
         guard !layers.isEmpty else {
             throw CurvlinopsError.invalidArgument("\(owner): layers is empty; expected at least one layer with a weight or a bias.")
@@ -63,6 +65,7 @@ struct KroneckerLayout: Sendable, Equatable {
             throw CurvlinopsError.shapeMismatch(
                 "\(owner): parameterShapes[\(index)] = \(shape) has a size below 1; expected every size ≥ 1.")
         }
+        let offsets = try Self.offsets(of: parameterShapes, owner: owner)
         try Self.checkPositions(layers, parameterCount: parameterShapes.count, owner: owner)
 
         var checkedLayers: [Layer] = []
@@ -70,13 +73,7 @@ struct KroneckerLayout: Sendable, Equatable {
             checkedLayers.append(try Self.checkLayer(
                 layer, parameterShapes: parameterShapes, separateWeightAndBias: separateWeightAndBias, owner: owner))
         }
-
-        var offsets: [Int] = []
-        var offset = 0
-        for shape in parameterShapes {
-            offsets.append(offset)
-            offset += shape.reduce(1, *)
-        }
+        try Self.checkFactorSizes(checkedLayers, owner: owner)
 
         var blocks: [KroneckerBlock] = []
         for layer in checkedLayers {
@@ -104,6 +101,37 @@ struct KroneckerLayout: Sendable, Equatable {
         self.layers = checkedLayers
         self.blocks = blocks
         self.separateWeightAndBias = separateWeightAndBias
+    }
+
+    /// Returns the offset of every parameter in the flat vector, checking that
+    /// every entry count and their total fit in `Int`.
+    private static func offsets(of parameterShapes: [[Int]], owner: String) throws -> [Int] {
+        var offsets: [Int] = []
+        var offset = 0
+        for (index, shape) in parameterShapes.enumerated() {
+            offsets.append(offset)
+            guard let count = checkedElementCount(shape) else {
+                throw CurvlinopsError.shapeMismatch(
+                    "\(owner): parameterShapes[\(index)] = \(shape) has more entries than Int can count; expected a parameter that fits in memory.")
+            }
+            guard let next = checkedSum(offset, count) else {
+                throw CurvlinopsError.shapeMismatch(
+                    "\(owner): parameterShapes[0...\(index)] have more entries in total than Int can count; expected parameters that fit in memory.")
+            }
+            offset = next
+        }
+        return offsets
+    }
+
+    /// Checks that every Kronecker factor, n × n for n = d_in (+ 1) or d_out, has an entry count that `Int` can count.
+    private static func checkFactorSizes(_ layers: [Layer], owner: String) throws {
+        for layer in layers {
+            let factors = [("input factor", layer.inputFactorDimension), ("gradient factor", layer.outputDimension)]
+            for case let (role, dimension?) in factors where checkedProduct(dimension, dimension) == nil {
+                throw CurvlinopsError.shapeMismatch(
+                    "\(owner): the \(role) of layer \"\(layer.name)\" would be \(dimension) × \(dimension), which has more entries than Int can count; expected smaller parameters.")
+            }
+        }
     }
 
     private static func checkPositions(_ layers: [KFACLayer], parameterCount: Int, owner: String) throws {

@@ -229,9 +229,27 @@ extension KFACInverseLinearOperator {
         return try prepareExact(layout: kfac.layout, eigendecompositions: eigendecompositions, damping: damping)
     }
 
+    /// Builds exact damping from given eigendecompositions of KFAC's factors.
+    ///
+    /// - Throws: ``CurvlinopsError/Kind/notPositiveDefinite`` when a factor
+    ///   has an eigenvalue below −√ε·max |λ| (an indefinite factor, which a
+    ///   damping would only hide), or when a damped eigenvalue is zero up to rounding.
     static func prepareExact(
         layout: KroneckerLayout, eigendecompositions: [String: KFACLayerEigendecomposition<Scalar>], damping: Scalar
     ) throws -> PreparedKFACInverse<Scalar> {
+        for layer in layout.layers {
+            let entry = eigendecompositions[layer.name]!
+            let factors: [(KroneckerFactorRole, SymmetricEigendecomposition<Scalar>?)] = [
+                (.input, entry.input), (.gradient, entry.gradient),
+            ]
+            for case let (role, eigendecomposition?) in factors {
+                if let finding = IndefiniteKroneckerFactor(eigenvalues: eigendecomposition.eigenvalues) {
+                    throw CurvlinopsError(
+                        .notPositiveDefinite,
+                        "KFACInverseLinearOperator: \(finding.description(role: role, layer: layer.name)). \(IndefiniteKroneckerFactor<Scalar>.advice)")
+                }
+            }
+        }
         let layerFactors = eigendecompositions.mapValues {
             PreparedKFACInverse<Scalar>.LayerFactors.eigenbasis($0, correctedEigenvalues: nil)
         }
@@ -262,7 +280,9 @@ extension KFACInverseLinearOperator {
     /// the inverse back to `Float`.
     ///
     /// - Throws: ``CurvlinopsError/Kind/notPositiveDefinite`` naming the layer,
-    ///   the factor, the damping, the precision and the LAPACK `info`.
+    ///   the factor, the damping, the precision and the LAPACK `info`; when the
+    ///   undamped factor has an eigenvalue below −√ε·max |λ|, the message names
+    ///   that eigenvalue as the cause, and no retry is made.
     static func invertDampedFactor(
         _ factor: Matrix<Scalar>, damping: Scalar, layer: String, role: KroneckerFactorRole,
         retryInDoublePrecision: Bool
@@ -275,6 +295,11 @@ extension KFACInverseLinearOperator {
             firstFailure = failure
         }
 
+        if let finding = IndefiniteKroneckerFactor(factor: factor) {
+            throw CurvlinopsError(
+                .notPositiveDefinite,
+                "KFACInverseLinearOperator: \(finding.description(role: role, layer: layer)), so the Cholesky factorisation of \(description) failed in \(Scalar.precisionName): \(firstFailure.explanation). \(IndefiniteKroneckerFactor<Scalar>.advice)")
+        }
         let isDouble = Scalar.self == Double.self
         guard retryInDoublePrecision, !isDouble else {
             let advice = isDouble

@@ -127,6 +127,9 @@ public enum SolverStopReason: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The reason as a sentence fragment for messages and reports, such as
+    /// "the iteration limit was reached"; an LSMR reason starts with its
+    /// `istop` code, as in "istop 7: the iteration limit was reached".
     public var description: String {
         switch self {
         case .zeroRightHandSide: return "the right-hand side is zero, so x = 0"

@@ -19,8 +19,9 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
 
     /// Creates a matrix of zeros.
     ///
-    /// A negative dimension is a programming error and traps, as for
-    /// `Array(repeating:count:)`; the throwing initialisers check theirs.
+    /// A negative dimension, or dimensions whose product exceeds `Int.max`,
+    /// is a programming error and traps, as for `Array(repeating:count:)`;
+    /// the throwing initialisers check theirs.
     ///
     /// - Parameters:
     ///   - rows: The number of rows, at least 0.
@@ -28,9 +29,12 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
     /// - Complexity: O(rows × columns).
     public init(zeros rows: Int, _ columns: Int) {
         precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative, got \(rows) × \(columns)")
+        guard let count = checkedProduct(rows, columns) else {
+            preconditionFailure("Matrix dimensions \(rows) × \(columns) have more entries than Int can count")
+        }
         self.rows = rows
         self.columns = columns
-        self.elements = Array(repeating: 0, count: rows * columns)
+        self.elements = Array(repeating: 0, count: count)
     }
 
     /// Creates a matrix from entries listed column by column.

@@ -27,13 +27,21 @@ public struct Tensor<Scalar: LapackScalar>: Sendable, Equatable {
 
     /// Creates a tensor of zeros.
     ///
-    /// A negative size is a programming error and traps, as for `Array(repeating:count:)`.
+    /// Like `Array(repeating:count:)`, this initializer does not throw: a
+    /// negative size, or sizes whose product exceeds `Int.max`, is a
+    /// programming error and traps. A shape that does fit but needs more memory
+    /// than the machine has also ends the process, as an `Array` of that many
+    /// entries would. Check sizes from users or files before calling it, or
+    /// use ``init(shape:elements:)``, which throws.
     ///
-    /// - Parameter shape: The size of each axis.
+    /// - Parameter shape: The size of each axis, each at least 0.
     public init(zeros shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative size")
+        guard let count = checkedElementCount(shape) else {
+            preconditionFailure("Tensor shape \(shape) has more entries than Int can count")
+        }
         self.shape = shape
-        self.elements = Array(repeating: 0, count: shape.reduce(1, *))
+        self.elements = Array(repeating: 0, count: count)
     }
 
     /// The number of entries.

@@ -8,6 +8,7 @@ public struct ReLU: Layer {
     /// Creates the layer; it has no parameters.
     public init() {}
 
+    /// None: the layer has no parameters.
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
     /// Returns the input shape unchanged.
@@ -17,6 +18,7 @@ public struct ReLU: Layer {
         try elementwiseOutputShape(inputShape, layer: self)
     }
 
+    /// The layer as its initialiser call.
     public var description: String { "ReLU()" }
 }
 
@@ -27,6 +29,7 @@ public struct Sigmoid: Layer {
     /// Creates the layer; it has no parameters.
     public init() {}
 
+    /// None: the layer has no parameters.
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
     /// Returns the input shape unchanged.
@@ -36,6 +39,7 @@ public struct Sigmoid: Layer {
         try elementwiseOutputShape(inputShape, layer: self)
     }
 
+    /// The layer as its initialiser call.
     public var description: String { "Sigmoid()" }
 }
 
@@ -46,6 +50,7 @@ public struct Tanh: Layer {
     /// Creates the layer; it has no parameters.
     public init() {}
 
+    /// None: the layer has no parameters.
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
     /// Returns the input shape unchanged.
@@ -55,6 +60,7 @@ public struct Tanh: Layer {
         try elementwiseOutputShape(inputShape, layer: self)
     }
 
+    /// The layer as its initialiser call.
     public var description: String { "Tanh()" }
 }
 

@@ -54,7 +54,9 @@ public struct Conv2d: Layer {
     ///   - groups: Must be 1, the default; other values throw.
     ///   - bias: Whether to add a bias. Default true, as in PyTorch.
     /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for a size outside its
-    ///   range; ``CurvlinopsError/Kind/unsupported`` for `groups ≠ 1`.
+    ///   range, or sizes whose derived quantities exceed `Int.max`: the weight's
+    ///   entry count, a kernel extent dilation·(kernelSize − 1) + 1, or 2·padding;
+    ///   ``CurvlinopsError/Kind/unsupported`` for `groups ≠ 1`.
     public init(
         inChannels: Int, outChannels: Int, kernelSize: (Int, Int),
         stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
@@ -74,6 +76,8 @@ public struct Conv2d: Layer {
             throw CurvlinopsError.invalidArgument(
                 "Conv2d: got \(name) = (\(value.0), \(value.1)); expected both entries at least \(minimum).")
         }
+        try Self.checkDerivedSizes(
+            inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, padding: padding, dilation: dilation)
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernelSize = (height: kernelSize.0, width: kernelSize.1)
@@ -101,6 +105,7 @@ public struct Conv2d: Layer {
     /// The length of one unfolded patch: inChannels·kh·kw.
     public var patchSize: Int { inChannels * kernelSize.height * kernelSize.width }
 
+    /// `weight` of shape `[outChannels, inChannels, kh, kw]`, then `bias` of shape `[outChannels]` when ``hasBias``.
     public var parameterShapes: [(name: String, shape: [Int])] {
         var shapes = [(name: "weight", shape: [outChannels, inChannels, kernelSize.height, kernelSize.width])]
         if hasBias {
@@ -112,31 +117,77 @@ public struct Conv2d: Layer {
     /// `[batch, outChannels, H_out, W_out]` for an input `[batch, inChannels, H, W]`.
     ///
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the input does not
-    ///   have 4 axes, has another channel count, or is too small for one
-    ///   output location.
+    ///   have 4 axes, has another channel count, has a height or width of 0, or
+    ///   is too small for one output location. PyTorch rejects empty images
+    ///   too. It is also thrown when the padded input, the output or its
+    ///   unfolded patches would have more entries than `Int` can count.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
         guard inputShape.count == 4, inputShape[1] == inChannels else {
             throw CurvlinopsError.shapeMismatch(
                 "\(self) got an input of shape \(inputShape); expected [batch, \(inChannels), height, width].")
         }
-        let outputHeight = outputSize(inputShape[2], kernel: kernelSize.height, stride: stride.height,
-                                      padding: padding.height, dilation: dilation.height)
-        let outputWidth = outputSize(inputShape[3], kernel: kernelSize.width, stride: stride.width,
-                                     padding: padding.width, dilation: dilation.width)
+        guard inputShape[2] >= 1, inputShape[3] >= 1 else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(self) got an input of shape \(inputShape); expected height and width at least 1.")
+        }
+        let outputHeight = try outputSize(inputShape[2], kernel: kernelSize.height, stride: stride.height,
+                                          padding: padding.height, dilation: dilation.height, inputShape: inputShape)
+        let outputWidth = try outputSize(inputShape[3], kernel: kernelSize.width, stride: stride.width,
+                                         padding: padding.width, dilation: dilation.width, inputShape: inputShape)
         guard outputHeight >= 1, outputWidth >= 1 else {
             throw CurvlinopsError.shapeMismatch(
                 "\(self) got an input of shape \(inputShape), which gives an empty output of \(outputHeight) × \(outputWidth) locations; expected an input of at least \(dilation.height * (kernelSize.height - 1) + 1 - 2 * padding.height) × \(dilation.width * (kernelSize.width - 1) + 1 - 2 * padding.width).")
         }
-        return [inputShape[0], outChannels, outputHeight, outputWidth]
+        let outputShape = [inputShape[0], outChannels, outputHeight, outputWidth]
+        // The forward pass also stores the patches [batch, H_out·W_out, patchSize].
+        let locations = checkedProduct(outputHeight, outputWidth)
+        guard checkedElementCount(outputShape) != nil,
+              let locations, checkedElementCount([inputShape[0], locations, patchSize]) != nil
+        else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(self) got an input of shape \(inputShape), whose output \(outputShape) or unfolded patches [\(inputShape[0]), \(outputHeight)·\(outputWidth), \(patchSize)] have more entries than Int can count; expected a smaller input.")
+        }
+        return outputShape
     }
 
+    /// The layer as its initialiser call with every hyperparameter as a (height, width) pair.
     public var description: String {
         "Conv2d(inChannels: \(inChannels), outChannels: \(outChannels), kernelSize: (\(kernelSize.height), \(kernelSize.width)), stride: (\(stride.height), \(stride.width)), padding: (\(padding.height), \(padding.width)), dilation: (\(dilation.height), \(dilation.width)), bias: \(hasBias))"
     }
 
-    private func outputSize(_ size: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int {
-        let span = size + 2 * padding - dilation * (kernel - 1) - 1
+    /// ⌊(size + 2·padding − extent) / stride⌋ + 1 with extent = dilation·(kernel − 1) + 1, or 0 when the
+    /// padded size is below the extent; the initialiser checked that the extent and 2·padding fit in `Int`.
+    private func outputSize(
+        _ size: Int, kernel: Int, stride: Int, padding: Int, dilation: Int, inputShape: [Int]
+    ) throws -> Int {
+        guard let padded = checkedSum(size, 2 * padding) else {
+            throw CurvlinopsError.shapeMismatch(
+                "\(self) got an input of shape \(inputShape), whose padded size \(size) + 2·\(padding) is more than Int can count; expected a smaller input or padding.")
+        }
+        let span = padded - (dilation * (kernel - 1) + 1)
         // Floor division, so a negative span gives a size below 1.
         return span < 0 ? 0 : span / stride + 1
+    }
+
+    /// Checks that the weight's entry count, each kernel extent dilation·(kernel − 1) + 1
+    /// and each 2·padding fit in `Int`, so that the shape arithmetic cannot overflow.
+    private static func checkDerivedSizes(
+        inChannels: Int, outChannels: Int, kernelSize: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+    ) throws {
+        let weightShape = [outChannels, inChannels, kernelSize.0, kernelSize.1]
+        guard checkedElementCount(weightShape) != nil else {
+            throw CurvlinopsError.invalidArgument(
+                "Conv2d: the weight of shape \(weightShape) has more entries than Int can count; expected fewer channels or a smaller kernel.")
+        }
+        for (kernel, step) in [(kernelSize.0, dilation.0), (kernelSize.1, dilation.1)] {
+            guard let spread = checkedProduct(step, kernel - 1), checkedSum(spread, 1) != nil else {
+                throw CurvlinopsError.invalidArgument(
+                    "Conv2d: got kernelSize = (\(kernelSize.0), \(kernelSize.1)) and dilation = (\(dilation.0), \(dilation.1)), whose kernel extent dilation·(kernelSize − 1) + 1 is more than Int can count; expected a smaller dilation or kernel.")
+            }
+        }
+        for value in [padding.0, padding.1] where checkedProduct(2, value) == nil {
+            throw CurvlinopsError.invalidArgument(
+                "Conv2d: got padding = (\(padding.0), \(padding.1)), for which 2·padding is more than Int can count; expected each entry at most \(Int.max / 2).")
+        }
     }
 }

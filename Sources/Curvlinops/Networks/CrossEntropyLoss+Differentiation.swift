@@ -8,6 +8,7 @@ extension CrossEntropyLoss: DifferentiableLoss {
             throw CurvlinopsError.shapeMismatch(
                 "\(self): the model output has shape \(outputShape); expected [batch, classes] or [batch, classes, d1, …] with batch and classes at least 1.")
         }
+        try rejectEmptyTerms(outputShape: outputShape, loss: self)
         return LossTermLayout(
             batchSize: outputShape[0], termsPerExample: outputShape.dropFirst(2).reduce(1, *),
             classes: outputShape[1], classAxisIsOne: true)

@@ -28,6 +28,7 @@ public struct Flatten: Layer {
         self.endDimension = endDimension
     }
 
+    /// None: the layer has no parameters.
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
     /// The input shape with the axes `startDimension…endDimension` merged.
@@ -44,6 +45,7 @@ public struct Flatten: Layer {
         return Array(inputShape[..<startDimension]) + [merged] + Array(inputShape[(end + 1)...])
     }
 
+    /// The layer as its initialiser call.
     public var description: String { "Flatten(startDimension: \(startDimension), endDimension: \(endDimension))" }
 }
 

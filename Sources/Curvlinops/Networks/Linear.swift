@@ -29,17 +29,23 @@ public struct Linear: Layer {
     ///   - inFeatures: The size of the input's last axis, at least 1.
     ///   - outFeatures: The size of the output's last axis, at least 1.
     ///   - bias: Whether to add a bias. Default true, as in PyTorch.
-    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a size is below 1.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a size is below 1,
+    ///   or when the weight would have more than `Int.max` entries.
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
         guard inFeatures >= 1, outFeatures >= 1 else {
             throw CurvlinopsError.invalidArgument(
                 "Linear: got inFeatures = \(inFeatures), outFeatures = \(outFeatures); expected both at least 1.")
+        }
+        guard checkedProduct(outFeatures, inFeatures) != nil else {
+            throw CurvlinopsError.invalidArgument(
+                "Linear: got inFeatures = \(inFeatures), outFeatures = \(outFeatures), whose weight has more entries than Int can count; expected a smaller layer.")
         }
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.hasBias = bias
     }
 
+    /// `weight` of shape `[outFeatures, inFeatures]`, then `bias` of shape `[outFeatures]` when ``hasBias``.
     public var parameterShapes: [(name: String, shape: [Int])] {
         var shapes = [(name: "weight", shape: [outFeatures, inFeatures])]
         if hasBias {
@@ -62,6 +68,7 @@ public struct Linear: Layer {
         return shape
     }
 
+    /// The layer as its initialiser call, for example `Linear(inFeatures: 6, outFeatures: 5, bias: true)`.
     public var description: String {
         "Linear(inFeatures: \(inFeatures), outFeatures: \(outFeatures), bias: \(hasBias))"
     }

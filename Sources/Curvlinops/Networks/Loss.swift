@@ -40,7 +40,8 @@ extension Loss {
     ///   - target: The targets, in the layout the loss documents.
     /// - Returns: The loss L of the batch (see ``Loss``).
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not
-    ///   fit. ``CurvlinopsError/Kind/invalidArgument`` for a class index out
+    ///   fit, or the output has an axis of size 0 and so no loss terms (the
+    ///   mean would divide by zero). ``CurvlinopsError/Kind/invalidArgument`` for a class index out
     ///   of range. ``CurvlinopsError/Kind/nonFiniteValue`` for NaN or infinite
     ///   entries. ``CurvlinopsError/Kind/unsupported`` for a loss type of your own.
     public func callAsFunction<Scalar: LapackScalar>(_ output: Tensor<Scalar>, _ target: Tensor<Scalar>) throws -> Scalar {
@@ -73,6 +74,7 @@ extension Loss {
 /// axes) and the target the same shape. With `.mean` the batch loss is
 /// divided by the number of output entries N·T·C, as PyTorch does.
 public struct MSELoss: Loss {
+    /// The reduction over the loss terms. With `.mean` the sum is divided by the count the type documents.
     public let reduction: LossReduction
 
     /// Creates the loss.
@@ -82,6 +84,7 @@ public struct MSELoss: Loss {
         self.reduction = reduction
     }
 
+    /// The loss as its initialiser call.
     public var description: String { "MSELoss(reduction: .\(reduction))" }
 }
 
@@ -98,6 +101,7 @@ public struct MSELoss: Loss {
 /// Class weights, label smoothing and an ignored index are not supported:
 /// every target must be a valid class.
 public struct CrossEntropyLoss: Loss {
+    /// The reduction over the loss terms. With `.mean` the sum is divided by the count the type documents.
     public let reduction: LossReduction
 
     /// Creates the loss.
@@ -107,6 +111,7 @@ public struct CrossEntropyLoss: Loss {
         self.reduction = reduction
     }
 
+    /// The loss as its initialiser call.
     public var description: String { "CrossEntropyLoss(reduction: .\(reduction))" }
 }
 
@@ -121,6 +126,7 @@ public struct CrossEntropyLoss: Loss {
 ///
 /// Per-class weights (`pos_weight`) are not supported.
 public struct BCEWithLogitsLoss: Loss {
+    /// The reduction over the loss terms. With `.mean` the sum is divided by the count the type documents.
     public let reduction: LossReduction
 
     /// Creates the loss.
@@ -130,5 +136,6 @@ public struct BCEWithLogitsLoss: Loss {
         self.reduction = reduction
     }
 
+    /// The loss as its initialiser call.
     public var description: String { "BCEWithLogitsLoss(reduction: .\(reduction))" }
 }

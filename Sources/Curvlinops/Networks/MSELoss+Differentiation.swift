@@ -88,6 +88,7 @@ func lastAxisTermLayout(outputShape: [Int], loss: any Loss) throws -> LossTermLa
         throw CurvlinopsError.shapeMismatch(
             "\(loss): the model output has shape \(outputShape); expected [batch, …, C] with at least 2 axes, batch and C at least 1.")
     }
+    try rejectEmptyTerms(outputShape: outputShape, loss: loss)
     let batch = outputShape[0]
     let classes = outputShape[outputShape.count - 1]
     return LossTermLayout(
@@ -104,4 +105,13 @@ func validateSameShapeTarget<Scalar: LapackScalar>(
             "\(loss): \(argument) has shape \(target.shape); expected \(outputShape), the shape of the model output.")
     }
     try validateFiniteTarget(target, owner: "\(loss)", argument: argument)
+}
+
+/// Rejects an output with an axis of size 0: it has no loss terms, so the mean
+/// reduction would divide by zero and the curvature would be an empty sum.
+func rejectEmptyTerms(outputShape: [Int], loss: any Loss) throws {
+    if let axis = outputShape.firstIndex(of: 0) {
+        throw CurvlinopsError.shapeMismatch(
+            "\(loss): the model output has shape \(outputShape), whose axis \(axis) has size 0, so it has no loss terms; expected every axis at least 1.")
+    }
 }

@@ -4,11 +4,13 @@
 /// An input `[batch, d1, …, dm, c]` becomes `[batch, c, d1, …, dm]`. On a
 /// sequence output `[batch, T, C]` it is the transpose `y[n, c, t] = x[n, t, c]`,
 /// which puts the class axis where ``CrossEntropyLoss`` expects it. A 2-D input
-/// is returned unchanged.
+/// is returned unchanged. An input with an axis of size 0 gives an empty
+/// output of the moved shape (`[2, 3, 0]` becomes `[2, 0, 3]`).
 public struct Rearrange: Layer {
     /// Creates the layer; it has no parameters.
     public init() {}
 
+    /// None: the layer has no parameters.
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
 
     /// `[batch, c, d1, …, dm]` for an input `[batch, d1, …, dm, c]`.
@@ -22,6 +24,7 @@ public struct Rearrange: Layer {
         return [inputShape[0], inputShape[inputShape.count - 1]] + Array(inputShape[1..<(inputShape.count - 1)])
     }
 
+    /// The layer in einops' notation.
     public var description: String { "Rearrange(\"batch ... c -> batch c ...\")" }
 }
 
@@ -59,6 +62,9 @@ extension Rearrange: DifferentiableLayer {
     ) throws -> LayerCotangents<Scalar> {
         guard needsInput else { return LayerCotangents(input: nil, parameters: []) }
         let shape = record.input.shape
+        guard record.input.count > 0 else {
+            return LayerCotangents(input: Tensor(zeros: stackedShape(shape, count: k)), parameters: [])
+        }
         let classes = shape[shape.count - 1]
         let positions = record.input.count / (shape[0] * classes)
         let moved = outputCotangent.swappingAxes(
@@ -83,6 +89,8 @@ extension Rearrange: DifferentiableLayer {
     private func moveLastAxis<Scalar: LapackScalar>(
         _ tensor: Tensor<Scalar>, inputShape: [Int], count k: Int, newShape: [Int]
     ) -> Tensor<Scalar> {
+        // An empty tensor has nothing to move, and its axis sizes cannot be divided out.
+        guard tensor.count > 0 else { return Tensor(zeros: newShape) }
         let classes = inputShape[inputShape.count - 1]
         let positions = inputShape.dropFirst().reduce(1, *) / classes
         return tensor.swappingAxes(outer: k * inputShape[0], first: positions, second: classes, inner: 1, newShape: newShape)

@@ -39,8 +39,9 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
     ///   - layers: At least one layer of the library.
     ///   - parameters: A value for every parameter, keyed by its PyTorch name
     ///     (`"0.weight"`), with the shape the layer documents.
-    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for no layers, or a
-    ///   missing or unknown parameter name.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for no layers, a
+    ///   missing or unknown parameter name, or parameters whose size in bytes
+    ///   exceeds `Int.max`.
     ///   ``CurvlinopsError/Kind/shapeMismatch`` for a value of the wrong shape.
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` for a value with NaN or
     ///   infinite entries. ``CurvlinopsError/Kind/unsupported`` for a layer
@@ -77,8 +78,12 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
     /// - Parameters:
     ///   - layers: At least one layer of the library.
     ///   - seed: The seed of the generator the values are drawn from.
-    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for no layers;
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for no layers, or
+    ///   parameters whose size in bytes exceeds `Int.max`;
     ///   ``CurvlinopsError/Kind/unsupported`` for a layer type of your own.
+    ///   Parameters that fit in `Int` but not in the machine's memory end the
+    ///   process when they are allocated, as an `Array` of that size would.
+    /// - Complexity: One draw per parameter entry.
     public init(_ layers: [any Layer], seed: UInt64) throws {
         let (differentiable, names, _, ranges) = try Self.describe(layers)
         var generator = SeededGenerator(seed: seed)
@@ -130,7 +135,8 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
     ///
     /// - Parameter inputShape: The input's shape, batch axis first.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when some layer cannot
-    ///   take the shape it receives; the message names the layer and both shapes.
+    ///   take the shape it receives, the message naming the layer and both
+    ///   shapes, or when a layer's output would have more entries than `Int` can count.
     public func outputShape(forInput inputShape: [Int]) throws -> [Int] {
         guard let batch = inputShape.first, batch >= 1 else {
             throw CurvlinopsError.shapeMismatch(
@@ -142,6 +148,10 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
                 shape = try layer.outputShape(forInput: shape)
             } catch let error as CurvlinopsError {
                 throw CurvlinopsError(error.kind, "Sequential: layer \(index): \(error.message)")
+            }
+            guard checkedElementCount(shape) != nil else {
+                throw CurvlinopsError.shapeMismatch(
+                    "Sequential: layer \(index) (\(layer)) gives an output of shape \(shape) for the input \(inputShape), which has more entries than Int can count; expected a smaller input.")
             }
         }
         return shape
@@ -202,7 +212,25 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
             }
             ranges.append(start..<names.count)
         }
+        try checkParameterBytes(names: names, shapes: shapes)
         return (differentiable, names, shapes, ranges)
+    }
+
+    /// Checks that every parameter, and all of them together, has a size in bytes
+    /// that `Int` can count, so that allocating the values cannot overflow.
+    private static func checkParameterBytes(names: [String], shapes: [[Int]]) throws {
+        var total = 0
+        for (name, shape) in zip(names, shapes) {
+            guard let count = checkedElementCount(shape), let bytes = checkedByteCount(count, of: Scalar.self) else {
+                throw CurvlinopsError.invalidArgument(
+                    "Sequential: parameter \"\(name)\" of shape \(shape) takes more bytes of \(Scalar.self) than Int can count; expected a smaller layer.")
+            }
+            guard let sum = checkedSum(total, bytes) else {
+                throw CurvlinopsError.invalidArgument(
+                    "Sequential: the parameters up to \"\(name)\" take more bytes of \(Scalar.self) than Int can count; expected smaller layers.")
+            }
+            total = sum
+        }
     }
 
     private static func validate(_ value: Tensor<Scalar>, name: String, shape: [Int]) throws {
@@ -218,6 +246,7 @@ public struct Sequential<Scalar: LapackScalar>: Sendable {
 }
 
 extension Sequential: CustomStringConvertible {
+    /// The layers one per line with their positions, as PyTorch prints an `nn.Sequential`.
     public var description: String {
         let lines = layers.enumerated().map { "  (\($0.offset)): \($0.element)" }
         return "Sequential<\(Scalar.self)>(\n" + lines.joined(separator: "\n") + "\n)"

@@ -47,6 +47,7 @@ extension EKFACLinearOperator {
         let reader = try StateReader(stateData, owner: owner)
         try reader.expectKind(Self.stateKind)
         let configuration = try reader.configuration(KFACStateConfiguration.self)
+        try configuration.validate(owner: owner)
         let layout = try stateLayout(reader, separateWeightAndBias: configuration.separateWeightAndBias, owner: owner)
         let data: EKFACData<Scalar> = try Self.stateEKFACData(reader, layout: layout, owner: owner)
         self.init(
@@ -78,12 +79,21 @@ extension EKFACLinearOperator {
         let reader = try StateReader(stateData, owner: owner)
         try reader.expectKind(Self.stateKind)
         let configuration = try reader.configuration(KFACStateConfiguration.self)
+        try configuration.validate(owner: owner)
         try reader.expectLayout(layout, separateWeightAndBias: configuration.separateWeightAndBias)
         try configuration.expect(stateConfiguration, owner: owner)
         let data: EKFACData<Scalar> = try Self.stateEKFACData(reader, layout: layout, owner: owner)
         return EKFACLinearOperator(
             layout: layout, fisherType: fisherType, kfacApproximation: kfacApproximation,
             dataStore: LazyValue(value: data))
+    }
+
+    /// Returns this operator with the data of a state file; see ``loadingState(_:)``.
+    ///
+    /// - Throws: As ``loadingState(_:)``, and ``CurvlinopsError/Kind/invalidState``
+    ///   when the file cannot be read.
+    public func loadingState(contentsOf url: URL) throws -> EKFACLinearOperator {
+        try loadingState(readState(from: url, owner: "EKFACLinearOperator.loadingState(contentsOf:)"))
     }
 
     private static func stateEKFACData(
@@ -115,7 +125,7 @@ extension EKFACLinearOperator {
                 factors: factors, eigendecompositions: eigendecompositions, correctedEigenvalues: corrected,
                 layout: layout, owner: owner)
         } catch let error as CurvlinopsError {
-            throw StateReader.error(owner, "the values in the state are invalid (\(error.message)); the file is corrupt.")
+            throw StateReader.error(owner, "the values in the state are invalid (\(error.message(without: owner))); the file is corrupt.")
         }
     }
 }

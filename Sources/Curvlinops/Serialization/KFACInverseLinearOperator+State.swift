@@ -167,6 +167,7 @@ extension KFACInverseLinearOperator {
         let reader = try StateReader(stateData, owner: owner)
         try reader.expectKind(Self.stateKind)
         let configuration = try reader.configuration(KFACInverseStateConfiguration.self)
+        try configuration.baseConfiguration.validate(owner: owner)
         let damping = try KFACDamping<Scalar>(stateRecord: configuration.damping, owner: owner)
         do {
             try damping.validate(owner: owner)
@@ -235,6 +236,15 @@ extension KFACInverseLinearOperator {
         }
         guard let cachedLayers = configuration.cachedLayers, cachedLayers.map(\.name) == layout.layers.map(\.name) else {
             throw StateReader.error(owner, "the cached layers in the state do not match the layers \(layout.layers.map(\.name)); the file is corrupt.")
+        }
+        for cached in cachedLayers {
+            let dampings = [
+                ("inputDamping", cached.inputDamping), ("gradientDamping", cached.gradientDamping),
+                ("exactDamping", cached.exactDamping),
+            ]
+            for case let (name, value?) in dampings where !(value >= 0 && Scalar(value).isFinite) {
+                throw StateReader.error(owner, "the cached layer \"\(cached.name)\" has \(name) = \(value); expected a finite number ≥ 0 in \(Scalar.precisionName). The file is corrupt.")
+            }
         }
 
         let prepared: PreparedKFACInverse<Scalar>

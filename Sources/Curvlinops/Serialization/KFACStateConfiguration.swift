@@ -33,6 +33,9 @@ struct KFACStateConfiguration: Codable, Equatable {
             guard let samples = monteCarloSamples, let seed = monteCarloSeed else {
                 throw StateReader.error(owner, "the Fisher type \"mc\" comes without monteCarloSamples and monteCarloSeed; the file is corrupt.")
             }
+            guard samples >= 1 else {
+                throw StateReader.error(owner, "the Fisher type \"mc\" has monteCarloSamples = \(samples); expected at least 1. The file is corrupt.")
+            }
             return .monteCarlo(samples: samples, seed: seed)
         default:
             throw StateReader.error(owner, "the Fisher type \"\(fisherType)\" is unknown; expected type-2, mc, empirical or forward-only.")
@@ -45,6 +48,15 @@ struct KFACStateConfiguration: Codable, Equatable {
             throw StateReader.error(owner, "the KFAC approximation \"\(kfacApproximation)\" is unknown; expected expand or reduce.")
         }
         return approximation
+    }
+
+    /// Checks every value, as loading uses them: a known Fisher type with at
+    /// least one Monte-Carlo sample, and a known KFAC approximation.
+    ///
+    /// - Throws: ``CurvlinopsError/Kind/invalidState`` naming the value.
+    func validate(owner: String) throws {
+        _ = try decodedFisherType(owner: owner)
+        _ = try decodedApproximation(owner: owner)
     }
 
     /// Checks that the state describes an operator configured like this one.
@@ -67,7 +79,7 @@ func stateLayout(_ reader: StateReader, separateWeightAndBias: Bool, owner: Stri
             parameterShapes: reader.header.parameterShapes, layers: reader.header.layers,
             separateWeightAndBias: separateWeightAndBias, owner: owner)
     } catch let error as CurvlinopsError {
-        throw StateReader.error(owner, "the layers in the state are inconsistent (\(error.message)); the file is corrupt.")
+        throw StateReader.error(owner, "the layers in the state are inconsistent (\(error.message(without: owner))); the file is corrupt.")
     }
 }
 
@@ -88,7 +100,7 @@ func stateFactors<Scalar: LapackScalar>(
     do {
         return try factors.checked(against: layout, owner: owner)
     } catch let error as CurvlinopsError {
-        throw StateReader.error(owner, "the factors in the state are invalid (\(error.message)); the file is corrupt.")
+        throw StateReader.error(owner, "the factors in the state are invalid (\(error.message(without: owner))); the file is corrupt.")
     }
 }
 
@@ -167,4 +179,12 @@ enum StateRole {
     static let correctedEigenvalues = "correctedEigenvalues"
     static let inverseInputCovariance = "inverseInputCovariance"
     static let inverseGradientCovariance = "inverseGradientCovariance"
+}
+
+extension CurvlinopsError {
+    /// Returns the message without a leading "`owner`: ", to quote it inside a message of the same owner.
+    func message(without owner: String) -> String {
+        let prefix = owner + ": "
+        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+    }
 }

@@ -136,10 +136,15 @@ struct StateReader {
 
     /// Parses `data` and verifies its framing, header and checksum.
     ///
+    /// Every number of the header is checked with overflow-checked arithmetic
+    /// before it is used, so that a crafted header throws instead of trapping.
+    ///
     /// - Throws: ``CurvlinopsError/Kind/invalidState`` for data that is not a
-    ///   state container, comes from a newer format, is truncated, has extra
-    ///   bytes, fails the checksum, or has a header that does not parse or
-    ///   describes tensors outside the payload.
+    ///   state container, has format version 0 or a newer version than this
+    ///   library reads, is truncated, has extra bytes or fails the checksum.
+    ///   It is also thrown for a header that does not parse, with a message
+    ///   naming the missing key or invalid value, or that describes tensors
+    ///   whose sizes overflow or lie outside the payload.
     init(_ data: Data, owner: String) throws {
         self.owner = owner
         let bytes = [UInt8](data)
@@ -150,7 +155,10 @@ struct StateReader {
             throw Self.error(owner, "the data does not start with the magic bytes \"CLOPSTAT\"; it is not a Curvlinops state file.")
         }
         let version = readLittleEndian(UInt32.self, bytes, at: 8)
-        guard version >= 1, version <= StateContainer.formatVersion else {
+        guard version >= 1 else {
+            throw Self.error(owner, "the state has format version 0, which is not a valid version: format versions start at 1. The file is corrupt.")
+        }
+        guard version <= StateContainer.formatVersion else {
             throw Self.error(owner, "the state has format version \(version); this library reads versions 1 to \(StateContainer.formatVersion). Load it with a library release that supports version \(version).")
         }
         let headerLength = readLittleEndian(UInt64.self, bytes, at: 12)
@@ -164,10 +172,13 @@ struct StateReader {
         do {
             header = try JSONDecoder().decode(StateContainer.Header.self, from: headerBytes)
         } catch {
-            throw Self.error(owner, "the header is not valid: \(error). The file is corrupt.")
+            throw Self.error(owner, "the header \(describeDecodingFailure(error, json: headerBytes)). The file is corrupt.")
         }
 
         let payload = Data(bytes[headerEnd...])
+        guard header.payloadByteCount >= 0 else {
+            throw Self.error(owner, "the header declares payloadByteCount = \(header.payloadByteCount); expected a count ≥ 0. The file is corrupt.")
+        }
         guard payload.count >= header.payloadByteCount else {
             throw Self.error(owner, "the payload has \(payload.count) bytes but the header declares \(header.payloadByteCount); the file is truncated.")
         }
@@ -182,12 +193,8 @@ struct StateReader {
             throw Self.error(owner, "the scalar type \"\(header.scalar)\" is unknown; expected \"float32\" or \"float64\".")
         }
         for entry in header.tensors {
-            let count = entry.shape.reduce(1, *)
-            guard entry.shape.allSatisfy({ $0 >= 0 }), entry.byteCount == count * scalarSize,
-                  entry.offset >= 0, entry.offset + entry.byteCount <= payload.count
-            else {
-                throw Self.error(owner, "tensor \(entry.role) of layer \"\(entry.layer)\" has shape \(entry.shape), \(entry.byteCount) bytes at offset \(entry.offset), which does not fit a payload of \(payload.count) bytes of \(header.scalar); the file is corrupt.")
-            }
+            try Self.checkPlace(of: entry, scalar: header.scalar, scalarSize: scalarSize,
+                                payloadByteCount: payload.count, owner: owner)
         }
 
         self.header = header
@@ -201,7 +208,30 @@ struct StateReader {
             return try JSONDecoder().decode(StateContainer.ConfigurationEnvelope<Configuration>.self, from: headerBytes)
                 .configuration
         } catch {
-            throw Self.error(owner, "the configuration in the header is not valid: \(error). The file is corrupt or from another kind of operator.")
+            throw Self.error(owner, "the header \(describeDecodingFailure(error, json: headerBytes)). The file is corrupt or from another kind of operator.")
+        }
+    }
+
+    /// Checks that a tensor's shape, byte count and offset are consistent and
+    /// lie inside the payload, with every product and sum overflow-checked.
+    private static func checkPlace(
+        of entry: StateContainer.TensorEntry, scalar: String, scalarSize: Int, payloadByteCount: Int, owner: String
+    ) throws {
+        let tensor = "tensor \(entry.role) of layer \"\(entry.layer)\""
+        if entry.shape.contains(where: { $0 < 0 }) {
+            throw error(owner, "\(tensor) has shape \(entry.shape) with a negative size; the file is corrupt.")
+        }
+        guard let count = checkedElementCount(entry.shape) else {
+            throw error(owner, "\(tensor) has shape \(entry.shape), which has more entries than Int can count; the file is corrupt.")
+        }
+        guard let byteCount = checkedProduct(count, scalarSize) else {
+            throw error(owner, "\(tensor) has shape \(entry.shape), whose byte count as \(scalar) is more than Int can count; the file is corrupt.")
+        }
+        guard entry.byteCount == byteCount else {
+            throw error(owner, "\(tensor) has shape \(entry.shape), which takes \(byteCount) bytes of \(scalar), but the header declares \(entry.byteCount) bytes; the file is corrupt.")
+        }
+        guard entry.offset >= 0, let end = checkedSum(entry.offset, byteCount), end <= payloadByteCount else {
+            throw error(owner, "\(tensor) has \(byteCount) bytes at offset \(entry.offset), which does not fit a payload of \(payloadByteCount) bytes; the file is corrupt.")
         }
     }
 
@@ -298,6 +328,56 @@ struct StateReader {
     static func error(_ owner: String, _ message: String) -> CurvlinopsError {
         CurvlinopsError(.invalidState, "\(owner): \(message)")
     }
+}
+
+/// Describes why a header did not decode, naming the missing key or invalid
+/// value and where it sits, as the end of a sentence that starts "the header".
+///
+/// - Parameter json: The bytes that failed to decode, to tell invalid JSON
+///   from valid JSON with a value the decoder cannot represent.
+func describeDecodingFailure(_ failure: Error, json: Data) -> String {
+    guard let failure = failure as? DecodingError else {
+        return "could not be read: \(failure.localizedDescription)"
+    }
+    switch failure {
+    case let .keyNotFound(key, context):
+        let place = codingPathDescription(context.codingPath)
+        return "is missing the key \"\(key.stringValue)\"" + (place.isEmpty ? "" : " in \"\(place)\"")
+    case let .typeMismatch(type, context):
+        return "has \(valuePlace(context.codingPath)): expected a value of type \(type)"
+    case let .valueNotFound(type, context):
+        return "has \(valuePlace(context.codingPath)): expected a value of type \(type), found null"
+    case let .dataCorrupted(context):
+        if !context.codingPath.isEmpty {
+            return "has \(valuePlace(context.codingPath)): \(context.debugDescription)"
+        }
+        // Foundation reports a number out of its type's range, such as 1e30
+        // for an Int, like a syntax error, without a coding path.
+        if (try? JSONSerialization.jsonObject(with: json)) != nil {
+            return "is valid JSON but has a value that its field cannot hold, such as a number out of Int's range or with a fraction"
+        }
+        return "is not valid JSON"
+    @unknown default:
+        return "could not be decoded"
+    }
+}
+
+/// "an invalid value at "tensors[1].offset"", or "an invalid top-level value" for the empty path.
+private func valuePlace(_ path: [any CodingKey]) -> String {
+    path.isEmpty ? "an invalid top-level value" : "an invalid value at \"\(codingPathDescription(path))\""
+}
+
+/// Renders a coding path as `tensors[1].offset`.
+private func codingPathDescription(_ path: [any CodingKey]) -> String {
+    var result = ""
+    for key in path {
+        if let index = key.intValue {
+            result += "[\(index)]"
+        } else {
+            result += (result.isEmpty ? "" : ".") + key.stringValue
+        }
+    }
+    return result
 }
 
 /// Writes `data` to `url`, replacing any file there.
