@@ -76,6 +76,7 @@ public enum LSMR {
         initialGuess: Matrix<Scalar>? = nil
     ) throws -> SolverResult<Scalar> {
         let owner = "LSMR.solve"
+        try validateOperatorShapes(A, argument: "A", owner: owner)
         let settings = try LSMRSettings(
             damp: damp, atol: atol, btol: btol, conditionLimit: conditionLimit,
             maxIterations: maxIterations, owner: owner)

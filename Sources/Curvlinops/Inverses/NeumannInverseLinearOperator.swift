@@ -145,8 +145,9 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
         let owner = "NeumannInverseLinearOperator"
         try Self.validate(A, terms: terms, preconditioner: preconditioner, owner: owner)
         let largestEigenvalue = try estimation.largestEigenvalue(of: A, preconditioner: preconditioner, owner: owner)
+        let scale = try estimation.scale(forLargestEigenvalue: largestEigenvalue, owner: owner)
         self.init(
-            validatedBase: A, terms: terms, scale: 1 / (Scalar(estimation.safetyFactor) * largestEigenvalue),
+            validatedBase: A, terms: terms, scale: scale,
             checkNaN: checkNaN, preconditioner: preconditioner, estimatedLargestEigenvalue: largestEigenvalue)
     }
 
@@ -195,34 +196,41 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
     /// - Throws: As ``apply(_:)``.
     public func solve(_ x: Matrix<Scalar>) throws -> SolverResult<Scalar> {
         try validateInput(x)
+        let owner = "NeumannInverseLinearOperator"
         var operatorApplications = 0
         var preconditionerApplications = 0
-        func applyPreconditioner(_ y: Matrix<Scalar>) throws -> Matrix<Scalar> {
-            guard let preconditioner else { return y }
-            preconditionerApplications += 1
-            return try preconditioner.apply(y)
-        }
 
         // Sum the series.
-        var term = try applyPreconditioner(x)
+        var term = x
+        if let preconditioner {
+            term = try preconditioner.checkedApply(x, owner: owner, role: "the preconditioner P")
+            preconditionerApplications += 1
+        }
         var sum = term
         for power in stride(from: 1, through: terms, by: 1) {
-            let product = try base.apply(term)
+            var product = try seriesProduct(base, term, role: "the operator A", power: power)
             operatorApplications += 1
-            term.add(try applyPreconditioner(product), scaledBy: -scale)
+            if let preconditioner {
+                product = try seriesProduct(preconditioner, product, role: "the preconditioner P", power: power)
+                preconditionerApplications += 1
+            }
+            term.add(product, scaledBy: -scale)
             sum.add(term, scaledBy: 1)
             if checkNaN && !sum.isFinite {
-                throw divergence(atPower: power)
+                throw divergence(atPower: power, cause: nil)
             }
         }
         if !sum.isFinite {
-            throw divergence(atPower: nil)
+            throw divergence(atPower: nil, cause: nil)
         }
         sum.scale(by: scale)
+        try sum.checkNoOverflow(
+            owner: owner, what: "scale · Σₖ (I − scale·P·A)ᵏ·P·X with scale = \(scale)",
+            remedy: "The series diverges or A is badly scaled: decrease scale or rescale A.")
 
         // Measure the true residuals for the report.
         var residuals = x
-        residuals.add(try base.apply(sum), scaledBy: -1)
+        residuals.add(try base.checkedApply(sum, owner: owner, role: "the operator A"), scaledBy: -1)
         operatorApplications += 1
         let residualNorms = residuals.columnNorms
         let rightHandSideNorms = x.columnNorms
@@ -238,15 +246,46 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
         return SolverResult(solution: sum, report: report)
     }
 
-    /// Returns the error for a series whose partial sum is no longer finite,
-    /// naming the power k of the term that overflowed when it is known.
-    private func divergence(atPower power: Int?) -> CurvlinopsError {
+    /// Applies A or P inside the series loop, which computes term k = `power`.
+    ///
+    /// Without `checkNaN` nothing scans the terms, so an overflowed term
+    /// k − 1 first shows when the operator rejects it as input. A product
+    /// that overflows on finite input, reported by the operator or found in
+    /// its result, belongs to term k. Both throw the series' divergence error
+    /// with the operator's error as the cause.
+    private func seriesProduct(
+        _ linearOperator: any LinearOperator<Scalar>, _ input: Matrix<Scalar>, role: String, power: Int
+    ) throws -> Matrix<Scalar> {
+        let owner = "NeumannInverseLinearOperator"
+        let result: Matrix<Scalar>
+        do {
+            result = try linearOperator.apply(input)
+            try linearOperator.checkResult(result, of: input, owner: owner, role: role)
+        } catch let error as CurvlinopsError where error.kind == .nonFiniteValue && !input.isFinite {
+            throw divergence(atPower: power - 1, cause: error)
+        } catch let error as CurvlinopsError where error.kind == .numericalBreakdown {
+            throw divergence(atPower: power, cause: error)
+        }
+        return result
+    }
+
+    /// Returns the error for a series whose terms or partial sum are no longer
+    /// finite, naming the power k of the term that overflowed when it is known,
+    /// and the error of the product that revealed it.
+    private func divergence(atPower power: Int?, cause: CurvlinopsError?) -> CurvlinopsError {
         let matrix = preconditioner == nil ? "A" : "P·A"
-        let location = power.map { "term k = \($0) of α·Σₖ (I − α·\(matrix))ᵏ\(preconditioner == nil ? "" : "·P")·X overflowed to infinity or NaN" }
-            ?? "the partial sum is not finite after \(terms) terms"
+        let series = "α·Σₖ (I − α·\(matrix))ᵏ\(preconditioner == nil ? "" : "·P")·X"
+        let remedy = "Decrease scale below 2 / λmax of \(matrix), or use init(_:terms:estimatingScale:)."
+        guard let cause else {
+            let location = power.map { "term k = \($0) of \(series) overflowed to infinity or NaN" }
+                ?? "the partial sum of \(series) is not finite after \(terms) terms"
+            return CurvlinopsError(
+                .numericalBreakdown,
+                "NeumannInverseLinearOperator: \(location); the series diverges for scale = \(scale). \(remedy)")
+        }
         return CurvlinopsError(
             .numericalBreakdown,
-            "NeumannInverseLinearOperator: \(location); the series diverges for scale = \(scale). Decrease scale below 2 / λmax of \(matrix), or use init(_:terms:estimatingScale:).")
+            "NeumannInverseLinearOperator: term k = \(power ?? terms) of \(series) could not be computed because a product met or made NaN or infinite values: \(cause.message) Such values arise when the terms grow, that is when the series diverges for scale = \(scale). \(remedy)")
     }
 
     /// Returns the Neumann series of Aᵀ with preconditioner Pᵀ and the same
