@@ -25,6 +25,13 @@
 /// of the slowest eigen-direction, whose factor per term is 1 − λmin/(1.1·λmax).
 /// For a non-symmetric P·A these bounds do not hold; ‖M·v‖ may then also
 /// exceed λmax, which only makes α smaller.
+///
+/// **Checks.** The last iterate v must have vᵀA·v ≥ 0: a negative value means
+/// that the eigenvalue of P·A of largest magnitude is negative, for which no
+/// scale makes the series converge. The scale α must be a finite normal
+/// number of the operator's scalar type, which fails only for eigenvalues
+/// near the ends of its range (A = diag(3.3e38) in Float gives α below the
+/// normal range); rescale A then.
 public struct NeumannScaleEstimation: Sendable, Equatable {
     /// The number of power iterations k, each one product with A and one with P
     /// on a single column.
@@ -38,12 +45,18 @@ public struct NeumannScaleEstimation: Sendable, Equatable {
 
     /// Creates power-iteration settings.
     ///
+    /// The settings are checked when they are used, because the bound on the
+    /// safety factor depends on the scalar type of the operator.
+    ///
     /// - Parameters:
-    ///   - iterations: k ≥ 1. Default 30: enough for the bound above to
-    ///     guarantee convergence for start vectors with c² > 10⁻¹¹.
-    ///   - safetyFactor: s > 0.5; at 0.5 or below α·λmax ≥ 2 even for an exact
-    ///     estimate and the series diverges. Default 1.1, which tolerates an
-    ///     estimate down to 45 % of λmax.
+    ///   - iterations: k in 1 ... ``maximumIterations``. Default 30: enough for
+    ///     the bound above to guarantee convergence for start vectors with
+    ///     c² > 10⁻¹¹.
+    ///   - safetyFactor: s in (0.5, 1/ε], where ε is `Scalar.ulpOfOne` of the
+    ///     operator (1/ε = 4.5e15 for Double, 8.4e6 for Float). At 0.5 or below
+    ///     α·λmax ≥ 2 even for an exact estimate and the series diverges; above
+    ///     1/ε, α·λ lies below the rounding level and every term equals the
+    ///     first. Default 1.1, which tolerates an estimate down to 45 % of λmax.
     ///   - seed: The seed of the pseudo-random start vector. Default 0x5EED.
     public init(iterations: Int = 30, safetyFactor: Double = 1.1, seed: UInt64 = 0x5EED) {
         self.iterations = iterations

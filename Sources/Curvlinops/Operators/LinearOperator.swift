@@ -13,6 +13,13 @@
 /// checks. Conformers are `Sendable`: `apply` may be called from several threads
 /// at once, and must not change any state a caller can observe, except a
 /// solver's report of its last apply.
+///
+/// The library checks what a conformer's `apply` returns wherever it uses the
+/// result: in sums, scalings, compositions, the solvers, and the vector, block
+/// and dense forms. A result that is not ``outputSize`` × k throws
+/// ``CurvlinopsError/Kind/shapeMismatch``, and one with NaN or infinite values
+/// throws ``CurvlinopsError/Kind/numericalBreakdown``. Both messages name the
+/// conforming type.
 public protocol LinearOperator<Scalar>: Sendable {
     /// The scalar type, `Float` or `Double`.
     associatedtype Scalar: LapackScalar
