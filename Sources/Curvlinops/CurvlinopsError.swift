@@ -23,7 +23,8 @@ public struct CurvlinopsError: Error, Sendable, Equatable, CustomStringConvertib
         case lapackFailure(routine: String, info: Int32)
         /// A matrix that must be positive definite is not.
         case notPositiveDefinite
-        /// An iteration broke down or diverged.
+        /// An iteration broke down or diverged, a computation overflowed, or
+        /// an operator returned NaN or infinite values for finite input.
         case numericalBreakdown
         /// Saved state could not be read or does not fit the object it is loaded into.
         case invalidState

@@ -23,12 +23,23 @@
 /// uses the recursively updated residual r. When r passes, the true residual
 /// b − A·x is computed for the passing columns in one batched product with A,
 /// and it must pass too. If it does not, r is replaced by the true residual
-/// and the column continues. A converged column therefore always meets the
-/// tolerance on its true residual. A column whose recursive residual is exactly
-/// 0 stops as converged without this check, because CG cannot continue from
-/// there (its next direction is 0); its reported true residual is then at
-/// rounding level, which can exceed a tolerance of 0. A column also stops at
+/// and CG restarts on that column from its current x (the next direction is
+/// M·r), because the old direction belongs to a residual that drifted from the
+/// true one. A converged column therefore always meets the tolerance on its
+/// true residual. A column whose recursive residual is exactly 0 stops as
+/// converged without this check, because CG cannot continue from there (its
+/// next direction is 0); its reported true residual is then at rounding
+/// level, which can exceed a tolerance of 0. A column also stops at
 /// `maxIterations`.
+///
+/// **Tolerance below the attainable accuracy.** The recursive residual keeps
+/// falling after the true residual has stagnated at rounding level, far
+/// below the range of `Scalar` if the run is long. CG therefore stores r and
+/// p multiplied by a power of 2 per column, raised whenever ‖r‖ falls below
+/// the scaled ‖b‖, and b divided by the power of 2 nearest below ‖b‖. Powers
+/// of 2 multiply exactly, so the iterates are those of the unscaled
+/// recurrence, but rᵀM·r and pᵀA·p cannot underflow: with `tolerance: 0` a
+/// column runs to `maxIterations` and stops there without an error.
 ///
 /// Special cases: a zero right-hand side gives x = 0 after 0 iterations (for
 /// positive-definite A that is the exact solution, whatever the initial guess);
@@ -39,9 +50,15 @@
 /// throws ``CurvlinopsError/Kind/notPositiveDefinite`` naming the column and
 /// the iteration instead of dividing by it. On a singular positive-semidefinite
 /// A a column whose residual reaches exactly 0 stops before that test, so the
-/// solution found is returned. rᵀM·r ≤ 0 for r ≠ 0 (a preconditioner that is
-/// not positive definite) throws the same kind. NaN or infinite values coming
-/// out of A or M throw ``CurvlinopsError/Kind/numericalBreakdown``.
+/// solution found is returned. With a preconditioner, rᵀM·r ≤ 0 throws the
+/// same kind naming the preconditioner. It is tested on the scaled residual,
+/// whose norm is at least 1, so a small residual cannot cause it by underflow;
+/// without a preconditioner rᵀr ≥ 1 there and the test cannot fail. Every
+/// product with A and M is checked: a result of the wrong shape throws
+/// ``CurvlinopsError/Kind/shapeMismatch`` and NaN or infinite values throw
+/// ``CurvlinopsError/Kind/numericalBreakdown``, both naming the operator's
+/// type. An overflow in CG's own dot products or norms throws
+/// ``CurvlinopsError/Kind/numericalBreakdown`` too.
 ///
 /// **Differences from curvlinops.** curvlinops 3.0.0 calls GPyTorch's
 /// `linear_cg` (linear_operator 0.6.1), whose default tolerance is 1, which
@@ -56,7 +73,8 @@
 /// an apply changes; repeated applies to the same X give bit-identical results.
 ///
 /// - Complexity: Per iteration one apply of A and one of M on the running
-///   columns, plus about 13·n flops per column. Each iteration in which some
+///   columns, plus about 17·n flops and finiteness tests per column (the
+///   residual scaling and the checks of the products included). Each iteration in which some
 ///   columns pass the recursive test adds one apply of A on those columns, and
 ///   one more apply of A on the unconverged columns at the end measures their
 ///   true residuals for the report.
@@ -107,7 +125,9 @@ public struct CGInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when A is not square or
     ///   the preconditioner or the initial guess does not fit A,
     ///   ``CurvlinopsError/Kind/invalidArgument`` for a negative
-    ///   `maxIterations` or a tolerance that is negative, NaN or infinite,
+    ///   `maxIterations`, a tolerance that is negative, NaN or infinite, or
+    ///   shapes of A or the preconditioner that have a negative size or more
+    ///   than `Int.max` entries,
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` for an initial guess with NaN
     ///   or infinite entries.
     public init(
@@ -156,10 +176,12 @@ public struct CGInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for X with the wrong
     ///   number of rows or a column count that differs from the initial guess,
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` naming the first column of X
-    ///   with NaN or infinite entries, ``CurvlinopsError/Kind/notPositiveDefinite``
-    ///   when A or the preconditioner is not positive definite along a search
-    ///   direction, ``CurvlinopsError/Kind/numericalBreakdown`` when A or M
-    ///   returns NaN or infinite values; and whatever A or M throws.
+    ///   with NaN or infinite entries or when A or M returns a result of the
+    ///   wrong shape, ``CurvlinopsError/Kind/notPositiveDefinite`` when A or
+    ///   the preconditioner is not positive definite along a search direction,
+    ///   ``CurvlinopsError/Kind/numericalBreakdown`` when A or M returns NaN or
+    ///   infinite values or CG's own products overflow; and whatever A or M
+    ///   throws.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try solve(x).solution
     }

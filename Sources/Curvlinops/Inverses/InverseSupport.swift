@@ -9,8 +9,10 @@ struct ProductCounts {
     var preconditionerProducts = 0
 }
 
-/// Checks that an operator can be inverted: as many outputs as inputs.
+/// Checks that an operator can be inverted: shapes whose sizes fit in `Int`,
+/// and as many outputs as inputs.
 func validateSquare<Scalar>(_ linearOperator: any LinearOperator<Scalar>, owner: String) throws {
+    try validateOperatorShapes(linearOperator, argument: "A", owner: owner)
     guard linearOperator.inputSize == linearOperator.outputSize else {
         throw CurvlinopsError.shapeMismatch(
             "\(owner): A maps \(linearOperator.inputSize) inputs (shapes \(linearOperator.inputShapes)) to \(linearOperator.outputSize) outputs (shapes \(linearOperator.outputShapes)); expected a square operator. For a rectangular least-squares problem use LSMR.solve.")
@@ -22,6 +24,7 @@ func validatePreconditioner<Scalar>(
     _ preconditioner: (any LinearOperator<Scalar>)?, for linearOperator: any LinearOperator<Scalar>, owner: String
 ) throws {
     guard let preconditioner else { return }
+    try validateOperatorShapes(preconditioner, argument: "preconditioner", owner: owner)
     guard preconditioner.inputSize == linearOperator.outputSize, preconditioner.outputSize == linearOperator.inputSize else {
         throw CurvlinopsError.shapeMismatch(
             "\(owner): the preconditioner maps \(preconditioner.inputSize) entries to \(preconditioner.outputSize); expected \(linearOperator.outputSize) to \(linearOperator.inputSize) to approximate the inverse of A.")

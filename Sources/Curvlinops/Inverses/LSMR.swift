@@ -29,7 +29,35 @@
 ///    `conditionLimit` = 1 / machine precision of `Scalar`;
 /// 7. `maxIterations` iterations ran.
 /// The norms are LSMR's running estimates; for `damp` > 0 they are those of
-/// the damped problem (A replaced by [A; damp·I], b by [b; 0]).
+/// the damped problem (A replaced by [A; damp·I], b by [b; 0]). Code 0 is
+/// decided on the factors of ‖Aᵀ(b − A·x₀)‖ = α₁β₁: β₁ = ‖b − A·x₀‖ = 0 or
+/// α₁ = ‖Aᵀu₁‖ = 0 exactly. SciPy tests the product, which can underflow to 0
+/// when neither factor is 0.
+///
+/// **Scale.** Each column of b (and of x₀) is divided by the power of 2
+/// nearest below its norm before the run and the results are multiplied
+/// back. This is exact and every recurrence is homogeneous in b, so the
+/// iterates and codes are SciPy's, but a huge or tiny b cannot overflow
+/// LSMR's estimates. The scale of A is not normalised, because SciPy's tests
+/// depend on it, and this type keeps SciPy's results:
+/// - Test 3 compares cond(A) with `conditionLimit`. SciPy's estimate after
+///   the first iteration is max(1, ρ₁) / ρ₁, where ρ₁ ≥ ‖Aᵀu₁‖ is of the size
+///   of ‖A‖, because the running maximum of the estimate starts at 1. A
+///   column with ρ₁ ≤ 1/`conditionLimit` therefore stops at iteration 1 with
+///   code 3 and an x that can be far from the solution: A = diag(1e-9, 2e-9,
+///   3e-9) with b = 1e-9·(1, 1, 1) gives x ≈ (0.12, 0.25, 0.37) instead of
+///   (1, 0.5, 0.33), as in SciPy 1.17.1.
+///   Pass `conditionLimit: 0`, or rescale A (and b) so that ‖A‖ is near 1.
+///   Test 6 uses 1/ε in place of `conditionLimit` and cannot be disabled;
+///   it fires when ‖A‖ is below about ε (1e-16 in Double, 6e-8 in Float).
+/// - The recurrences multiply numbers of the size of ‖A‖, so ‖A‖ below about
+///   1e-19 or above 1e19 in Float (1e-154 or 1e154 in Double) makes them
+///   underflow or overflow. The run then loses accuracy or throws
+///   ``CurvlinopsError/Kind/numericalBreakdown`` naming LSMR's recurrences.
+///   Rescale A then.
+/// A column reported as converged (codes 0, 1, 2, 4, 5) met its test on
+/// these estimates; its ``SolverColumnReport/relativeResidualNorm`` is the
+/// measured ‖b − A·x‖ / ‖b‖.
 public enum LSMR {
     /// Solves min ‖A·x − b‖² + damp²‖x‖² for every column b of B by LSMR.
     ///
@@ -59,8 +87,12 @@ public enum LSMR {
     ///   or of the initial guess with NaN or infinite entries,
     ///   ``CurvlinopsError/Kind/invalidArgument`` for a negative or non-finite
     ///   damp, atol, btol or conditionLimit, a conditionLimit in (0, 1) or a
-    ///   negative maxIterations, ``CurvlinopsError/Kind/numericalBreakdown``
-    ///   when A or Aᵀ returns NaN or infinite values; and whatever A throws.
+    ///   negative maxIterations, or shapes of A with a negative size or more
+    ///   than `Int.max` entries; ``CurvlinopsError/Kind/shapeMismatch`` also
+    ///   when A or Aᵀ returns a result of the wrong shape,
+    ///   ``CurvlinopsError/Kind/numericalBreakdown`` when A or Aᵀ returns NaN
+    ///   or infinite values or LSMR's recurrences overflow (see **Scale**);
+    ///   and whatever A throws.
     /// - Complexity: Per iteration one product with A and one with Aᵀ on the
     ///   running columns, plus about 14·n + 5·m flops per column. One more
     ///   product with A at the end measures the true residuals for the report,
@@ -76,6 +108,7 @@ public enum LSMR {
         initialGuess: Matrix<Scalar>? = nil
     ) throws -> SolverResult<Scalar> {
         let owner = "LSMR.solve"
+        try validateOperatorShapes(A, argument: "A", owner: owner)
         let settings = try LSMRSettings(
             damp: damp, atol: atol, btol: btol, conditionLimit: conditionLimit,
             maxIterations: maxIterations, owner: owner)

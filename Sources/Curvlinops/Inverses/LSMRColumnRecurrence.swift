@@ -57,6 +57,11 @@ struct LSMRColumnRecurrence<Scalar: LapackScalar> {
     var condA: Scalar = 1
     var normx: Scalar = 0
 
+    /// Whether α₁ = 0 or β₁ = 0, so that Aᵀ(b − A·x₀) = 0 and x₀ is a
+    /// least-squares solution. Tested on the factors rather than on the
+    /// estimate ‖Aᵀr‖ = α₁β₁, which can underflow to 0 when neither is 0.
+    let isSolvedAtStart: Bool
+
     /// Creates the state after the first bidiagonalization step
     /// β₁u₁ = b − A·x₀, α₁v₁ = Aᵀu₁.
     init(alpha: Scalar, beta: Scalar, damp: Scalar, normB: Scalar) {
@@ -70,6 +75,7 @@ struct LSMRColumnRecurrence<Scalar: LapackScalar> {
         self.normr = beta
         self.normar = alpha * beta
         self.normA = alpha
+        self.isSolvedAtStart = alpha == 0 || beta == 0
     }
 
     /// The multipliers of the vector updates of one iteration:
@@ -170,11 +176,14 @@ struct LSMRColumnRecurrence<Scalar: LapackScalar> {
         normr.isFinite && normar.isFinite && normA.isFinite && condA.isFinite && normx.isFinite
     }
 
-    /// Returns the report values, converted to `Double`.
-    func statistics(_ reason: LSMRStopReason) -> LSMRColumnStatistics {
-        LSMRColumnStatistics(
-            istop: reason, itn: itn, normr: Double(normr), normar: Double(normar), norma: Double(normA),
-            conda: Double(condA), normx: Double(normx))
+    /// Returns the report values, converted to `Double`, for a run on b
+    /// divided by `rightHandSideScale`: the estimates in the units of b
+    /// (‖r‖, ‖Aᵀr‖, ‖x‖) are multiplied back by it.
+    func statistics(_ reason: LSMRStopReason, rightHandSideScale: Scalar) -> LSMRColumnStatistics {
+        let scale = Double(rightHandSideScale)
+        return LSMRColumnStatistics(
+            istop: reason, itn: itn, normr: Double(normr) * scale, normar: Double(normar) * scale,
+            norma: Double(normA), conda: Double(condA), normx: Double(normx) * scale)
     }
 }
 

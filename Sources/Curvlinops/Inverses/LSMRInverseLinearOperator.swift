@@ -7,6 +7,14 @@
 /// symmetry nor definiteness: for singular A it returns a least-squares
 /// solution, and with `damp` > 0 the minimiser of ‖A·x − b‖² + damp²‖x‖².
 ///
+/// **Scale of A.** The results do not depend on the scale of b, but they do
+/// on the scale of A, as in SciPy (``LSMR`` explains why): with the default
+/// `conditionLimit` of 1e8 an operator with ‖A‖ below about 1e-8 stops
+/// after one iteration with code 3 and an inaccurate x, and in Float an operator with
+/// ‖A‖ below about 1e-19 or above 1e19 makes LSMR's recurrences underflow or
+/// overflow, which costs accuracy or throws. Pass `conditionLimit: 0`, or
+/// rescale A so that its norm is near 1.
+///
 /// curvlinops 3.0.0 runs SciPy's `lsmr` once per column. This type runs all
 /// columns in one loop, with one product with A and one with Aᵀ per iteration
 /// on the columns still running, and each column keeps its own scalars and
@@ -72,8 +80,9 @@ public struct LSMRInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when A is not square or
     ///   the initial guess has the wrong number of rows,
     ///   ``CurvlinopsError/Kind/invalidArgument`` for a negative or non-finite
-    ///   damp, atol, btol or conditionLimit, a conditionLimit in (0, 1), or a
-    ///   negative maxIterations, ``CurvlinopsError/Kind/nonFiniteValue`` for an
+    ///   damp, atol, btol or conditionLimit, a conditionLimit in (0, 1), a
+    ///   negative maxIterations, or shapes of A with a negative size or more
+    ///   than `Int.max` entries, ``CurvlinopsError/Kind/nonFiniteValue`` for an
     ///   initial guess with NaN or infinite entries.
     public init(
         _ A: some LinearOperator<Scalar>,
@@ -114,8 +123,10 @@ public struct LSMRInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` for X with the wrong
     ///   number of rows or a column count that differs from the initial guess,
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` naming the first column of X
-    ///   with NaN or infinite entries, ``CurvlinopsError/Kind/numericalBreakdown``
-    ///   when A or Aᵀ returns NaN or infinite values; and whatever A throws.
+    ///   with NaN or infinite entries, or when A or Aᵀ returns a result of the
+    ///   wrong shape, ``CurvlinopsError/Kind/numericalBreakdown`` when A or Aᵀ
+    ///   returns NaN or infinite values or LSMR's recurrences overflow; and
+    ///   whatever A throws.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try solve(x).solution
     }

@@ -44,14 +44,26 @@ struct LSMRIteration<Scalar: LapackScalar> {
         var solution = Matrix<Scalar>(zeros: n, k)
         var finished = [(LSMRColumnRecurrence<Scalar>, LSMRStopReason)?](repeating: nil, count: k)
 
-        var work = try start(b, initialGuess: initialGuess, adjoint: adjoint, counts: &counts)
+        // Divide each column of b (and of x₀) by the power of 2 nearest below
+        // its norm. This is exact and every recurrence is homogeneous in b, so
+        // the iterates and stop codes are those of the unscaled run, but LSMR's
+        // estimates, which carry the units of b, cannot overflow or underflow
+        // because of the size of b.
+        let scales = b.columnNorms.map { $0 > 0 ? powerOfTwoBelow($0) : 1 }
+        let inverseScales = scales.map { 1 / $0 }
+        var scaledB = b
+        scaledB.scaleColumns(by: inverseScales)
+        var scaledGuess = initialGuess
+        scaledGuess?.scaleColumns(by: inverseScales)
+
+        var work = try start(scaledB, initialGuess: scaledGuess, adjoint: adjoint, counts: &counts)
 
         // Columns that stop before the first iteration.
         var stopped = Set<Int>()
         for position in work.columns.indices {
             var recurrence = work.recurrences[position]
             let reason: LSMRStopReason
-            if recurrence.normar == 0 {
+            if recurrence.isSolvedAtStart {
                 // Aᵀ(b − A·x₀) = 0: x₀ (or 0) is a least-squares solution.
                 reason = .exactSolutionAtStart
             } else if recurrence.normB == 0 {
@@ -81,7 +93,7 @@ struct LSMRIteration<Scalar: LapackScalar> {
                 guard recurrence.isFinite else {
                     throw CurvlinopsError(
                         .numericalBreakdown,
-                        "LSMR: column \(work.columns[position]) produced non-finite estimates (‖r‖ = \(recurrence.normr), ‖Aᵀr‖ = \(recurrence.normar), ‖A‖ = \(recurrence.normA), cond(A) = \(recurrence.condA), ‖x‖ = \(recurrence.normx)) at iteration \(recurrence.itn); the operator or its adjoint returned NaN or infinite values.")
+                        "LSMR: column \(work.columns[position]) produced non-finite estimates (‖r‖ = \(recurrence.normr), ‖Aᵀr‖ = \(recurrence.normar), ‖A‖ = \(recurrence.normA), cond(A) = \(recurrence.condA), ‖x‖ = \(recurrence.normx), for b scaled to norm \(recurrence.normB)) at iteration \(recurrence.itn); LSMR's recurrences overflowed. Rescale A so that its norm is nearer 1.")
                 }
                 if let reason = recurrence.stopReason(
                     atol: settings.atol, btol: settings.btol,
@@ -93,9 +105,11 @@ struct LSMRIteration<Scalar: LapackScalar> {
             retire(stopped, from: &work, into: &solution)
         }
 
-        // Fill the report; one product with A measures the true residuals.
+        // Undo the scaling, then fill the report; one product with A measures
+        // the true residuals.
+        solution.scaleColumns(by: scales)
         var residuals = b
-        residuals.add(try linearOperator.apply(solution), scaledBy: -1)
+        residuals.add(try applyOperator(solution, columns: Array(0..<k)), scaledBy: -1)
         counts.operatorProducts += 1
         let residualNorms = residuals.columnNorms
         let rightHandSideNorms = b.columnNorms
@@ -104,7 +118,7 @@ struct LSMRIteration<Scalar: LapackScalar> {
             return SolverColumnReport(
                 iterations: recurrence.itn,
                 relativeResidualNorm: relativeNorm(residualNorms[j], rightHandSideNorms[j]),
-                stopReason: .lsmr(reason), lsmr: recurrence.statistics(reason))
+                stopReason: .lsmr(reason), lsmr: recurrence.statistics(reason, rightHandSideScale: scales[j]))
         }
         let report = SolverReport(
             method: .lsmr, columns: columnReports, operatorApplications: counts.operatorProducts,
@@ -122,7 +136,7 @@ struct LSMRIteration<Scalar: LapackScalar> {
         var u = b
         let x = initialGuess ?? Matrix(zeros: n, k)
         if initialGuess != nil {
-            u.add(try linearOperator.apply(x), scaledBy: -1)
+            u.add(try applyOperator(x, columns: Array(0..<k)), scaledBy: -1)
             counts.operatorProducts += 1
         }
         let betas = u.columnNorms
@@ -131,7 +145,7 @@ struct LSMRIteration<Scalar: LapackScalar> {
 
         var v = Matrix<Scalar>(zeros: n, k)
         if betas.contains(where: { $0 > 0 }) {
-            v = try adjoint.apply(u)
+            v = try applyAdjoint(adjoint, u, columns: Array(0..<k))
             counts.adjointProducts += 1
             v.scaleColumns(by: betas.map { $0 > 0 ? 1 : 0 })
         }
@@ -151,7 +165,7 @@ struct LSMRIteration<Scalar: LapackScalar> {
     /// rotations, then the updates of h̄, x and h.
     private func advance(_ work: inout WorkingSet, adjoint: any LinearOperator<Scalar>, counts: inout ProductCounts) throws {
         let iteration = (work.recurrences.first?.itn ?? 0)
-        let av = try linearOperator.apply(work.v)
+        let av = try applyOperator(work.v, columns: work.columns)
         counts.operatorProducts += 1
         work.u.scaleColumns(by: work.recurrences.map { -$0.alpha })
         work.u.add(av, scaledBy: 1)
@@ -163,7 +177,7 @@ struct LSMRIteration<Scalar: LapackScalar> {
         var alphas = work.recurrences.map(\.alpha)
         if betas.contains(where: { $0 > 0 }) {
             work.u.scaleColumns(by: betas.map { $0 > 0 ? 1 / $0 : 1 })
-            let atu = try adjoint.apply(work.u)
+            let atu = try applyAdjoint(adjoint, work.u, columns: work.columns)
             counts.adjointProducts += 1
             work.v.scaleColumns(by: betas.map { $0 > 0 ? -$0 : 1 })
             work.v.addColumns(of: atu, scaledBy: betas.map { $0 > 0 ? 1 : 0 })
@@ -194,11 +208,22 @@ struct LSMRIteration<Scalar: LapackScalar> {
         work.remove(positions)
     }
 
+    private func applyOperator(_ x: Matrix<Scalar>, columns: [Int]) throws -> Matrix<Scalar> {
+        try linearOperator.checkedApply(x, owner: "LSMR", role: "the operator A", columnNumbers: columns)
+    }
+
+    private func applyAdjoint(_ adjoint: any LinearOperator<Scalar>, _ x: Matrix<Scalar>, columns: [Int]) throws -> Matrix<Scalar> {
+        try adjoint.checkedApply(x, owner: "LSMR", role: "the adjoint Aᵀ", columnNumbers: columns)
+    }
+
+    /// Checks a norm of the bidiagonalization. The products with A and Aᵀ are
+    /// checked where they are made, so a non-finite norm here means that the
+    /// norm of finite vectors, or their difference, overflowed.
     private func checkFinite(_ values: [Scalar], columns: [Int], iteration: Int, what: String) throws {
         for (position, value) in values.enumerated() where !value.isFinite {
             throw CurvlinopsError(
                 .numericalBreakdown,
-                "LSMR: column \(columns[position]) got \(what) = \(value) at iteration \(iteration); the operator or its adjoint returned NaN or infinite values.")
+                "LSMR: column \(columns[position]) got \(what) = \(value) at iteration \(iteration); LSMR's bidiagonalization overflowed. Rescale A so that its norm is nearer 1.")
         }
     }
 }

@@ -73,13 +73,8 @@ public struct Tensor<Scalar: LapackScalar>: Sendable, Equatable {
             throw CurvlinopsError.shapeMismatch(
                 "\(context): shape \(shape) has size \(shape[axis]) on axis \(axis); expected sizes ≥ 0.")
         }
-        var expected = 1
-        for size in shape {
-            let (product, overflow) = expected.multipliedReportingOverflow(by: size)
-            guard !overflow else {
-                throw CurvlinopsError.shapeMismatch("\(context): shape \(shape) has more entries than Int can count.")
-            }
-            expected = product
+        guard let expected = checkedSize(of: shape) else {
+            throw CurvlinopsError.shapeMismatch("\(context): shape \(shape) has more entries than Int can count.")
         }
         guard count == expected else {
             throw CurvlinopsError.shapeMismatch(
@@ -96,4 +91,19 @@ public struct Tensor<Scalar: LapackScalar>: Sendable, Equatable {
         }
         return flat
     }
+}
+
+/// Returns the number of entries of a tensor or block shape, or `nil` when the product overflows `Int`.
+func checkedSize(of shape: [Int]) -> Int? {
+    // A zero size makes the block empty however large the other sizes are.
+    if shape.contains(0) {
+        return 0
+    }
+    var product = 1
+    for size in shape {
+        let (next, overflow) = product.multipliedReportingOverflow(by: size)
+        guard !overflow else { return nil }
+        product = next
+    }
+    return product
 }

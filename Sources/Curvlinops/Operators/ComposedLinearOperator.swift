@@ -15,11 +15,16 @@ public struct ComposedLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Parameter factors: At least one operator; the input shapes of each
     ///   must equal the output shapes of the next.
-    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for an empty list,
-    ///   ``CurvlinopsError/Kind/shapeMismatch`` when neighbouring shapes differ.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` for an empty list or
+    ///   a factor whose shapes have a negative size or more than `Int.max`
+    ///   entries, ``CurvlinopsError/Kind/shapeMismatch`` when neighbouring
+    ///   shapes differ.
     public init(_ factors: [any LinearOperator<Scalar>]) throws {
         guard !factors.isEmpty else {
             throw CurvlinopsError.invalidArgument("ComposedLinearOperator: got no factors; expected at least one.")
+        }
+        for (index, factor) in factors.enumerated() {
+            try validateOperatorShapes(factor, argument: "factors[\(index)]", owner: "ComposedLinearOperator")
         }
         for index in 0..<(factors.count - 1) {
             let left = factors[index]
@@ -39,13 +44,18 @@ public struct ComposedLinearOperator<Scalar: LapackScalar>: LinearOperator {
 
     /// Computes A₁·(A₂·(…·(Aₘ·x))).
     ///
-    /// - Throws: As ``LinearOperator/validateInput(_:)``, and whatever a factor's apply throws.
-    /// - Complexity: One apply of each factor on all columns.
+    /// - Throws: As ``LinearOperator/validateInput(_:)``;
+    ///   ``CurvlinopsError/Kind/shapeMismatch`` when a factor's apply returns a
+    ///   matrix of the wrong shape, ``CurvlinopsError/Kind/numericalBreakdown``
+    ///   when a factor returns NaN or infinite values; and whatever a
+    ///   factor's apply throws.
+    /// - Complexity: One apply of each factor on all columns, plus one
+    ///   finiteness scan of each factor's result.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         var result = x
-        for factor in factors.reversed() {
-            result = try factor.apply(result)
+        for (index, factor) in factors.enumerated().reversed() {
+            result = try factor.checkedApply(result, owner: "ComposedLinearOperator.apply", role: "factor \(index)")
         }
         return result
     }

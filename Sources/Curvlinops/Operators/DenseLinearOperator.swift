@@ -19,7 +19,8 @@ public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   - inputShapes: The input blocks. Default `nil`: one block `[columns]`.
     ///   - outputShapes: The output blocks. Default `nil`: one block `[rows]`.
     /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a shape has a
-    ///   negative size, ``CurvlinopsError/Kind/shapeMismatch`` when the block
+    ///   negative size or the shapes hold more than `Int.max` entries,
+    ///   ``CurvlinopsError/Kind/shapeMismatch`` when the block
     ///   shapes do not add up to the matrix's dimensions,
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` when the matrix holds NaN or
     ///   infinite entries.
@@ -48,11 +49,17 @@ public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Parameter x: An ``inputSize`` × k matrix of flat input vectors.
     /// - Returns: The ``outputSize`` × k product.
-    /// - Throws: As ``LinearOperator/validateInput(_:)``.
-    /// - Complexity: 2 · outputSize · inputSize flops per column.
+    /// - Throws: As ``LinearOperator/validateInput(_:)``, and
+    ///   ``CurvlinopsError/Kind/numericalBreakdown`` when the product overflows.
+    /// - Complexity: 2 · outputSize · inputSize flops per column, plus one
+    ///   finiteness scan of the product.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
-        return try matrix * x
+        let product = try matrix * x
+        try product.checkNoOverflow(
+            owner: "DenseLinearOperator.apply", what: "the product matrix · X",
+            remedy: "Rescale the matrix or the input.")
+        return product
     }
 
     /// The operator of the transposed matrix, with input and output shapes swapped.

@@ -18,7 +18,8 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   - diagonal: The diagonal entries, finite.
     ///   - shapes: The block shapes. Default `nil`: one block `[diagonal.count]`.
     /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a shape has a
-    ///   negative size, ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not
+    ///   negative size or the shapes hold more than `Int.max` entries,
+    ///   ``CurvlinopsError/Kind/shapeMismatch`` when the shapes do not
     ///   hold `diagonal.count` entries, ``CurvlinopsError/Kind/nonFiniteValue``
     ///   for a NaN or infinite entry.
     public init(_ diagonal: [Scalar], shapes: [[Int]]? = nil) throws {
@@ -40,8 +41,9 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///
     /// - Parameter x: An ``inputSize`` × k matrix of flat input vectors.
     /// - Returns: diag(d)·x.
-    /// - Throws: As ``LinearOperator/validateInput(_:)``.
-    /// - Complexity: One multiplication per entry of `x`.
+    /// - Throws: As ``LinearOperator/validateInput(_:)``, and
+    ///   ``CurvlinopsError/Kind/numericalBreakdown`` when a product overflows.
+    /// - Complexity: One multiplication and one finiteness test per entry of `x`.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         var result = x
@@ -55,6 +57,9 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
                 }
             }
         }
+        try result.checkNoOverflow(
+            owner: "DiagonalLinearOperator.apply", what: "the product diag(d) · X",
+            remedy: "Rescale the diagonal or the input.")
         return result
     }
 

@@ -11,7 +11,8 @@ public struct IdentityLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The identity on the given blocks.
     ///
     /// - Parameter shapes: The block shapes of the space.
-    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a size is negative.
+    /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a size is
+    ///   negative or the shapes hold more than `Int.max` entries.
     public init(shapes: [[Int]]) throws {
         try validateShapes(shapes, argument: "shapes", owner: "IdentityLinearOperator")
         self.inputShapes = shapes

@@ -3,7 +3,9 @@
 
 /// The sum A + B of two operators with equal shapes.
 ///
-/// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes differ.
+/// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes differ,
+///   ``CurvlinopsError/Kind/invalidArgument`` when an operand's shapes have a
+///   negative size or more than `Int.max` entries.
 public func + <Left: LinearOperator, Right: LinearOperator>(
     lhs: Left, rhs: Right
 ) throws -> SumLinearOperator<Left.Scalar> where Left.Scalar == Right.Scalar {
@@ -12,7 +14,7 @@ public func + <Left: LinearOperator, Right: LinearOperator>(
 
 /// The difference A − B of two operators with equal shapes.
 ///
-/// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the shapes differ.
+/// - Throws: As `+`.
 public func - <Left: LinearOperator, Right: LinearOperator>(
     lhs: Left, rhs: Right
 ) throws -> SumLinearOperator<Left.Scalar> where Left.Scalar == Right.Scalar {
@@ -21,7 +23,9 @@ public func - <Left: LinearOperator, Right: LinearOperator>(
 
 /// The scalar multiple c·A.
 ///
-/// - Throws: ``CurvlinopsError/Kind/nonFiniteValue`` when c is NaN or infinite.
+/// - Throws: ``CurvlinopsError/Kind/nonFiniteValue`` when c is NaN or
+///   infinite, ``CurvlinopsError/Kind/invalidArgument`` when A's shapes have a
+///   negative size or more than `Int.max` entries.
 public func * <Operand: LinearOperator>(lhs: Operand.Scalar, rhs: Operand) throws -> ScaledLinearOperator<Operand.Scalar> {
     try ScaledLinearOperator(scale: lhs, base: rhs)
 }
@@ -29,7 +33,9 @@ public func * <Operand: LinearOperator>(lhs: Operand.Scalar, rhs: Operand) throw
 /// The composition A·B (B applied first).
 ///
 /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when A's input shapes
-///   differ from B's output shapes.
+///   differ from B's output shapes, ``CurvlinopsError/Kind/invalidArgument``
+///   when an operand's shapes have a negative size or more than `Int.max`
+///   entries.
 public func * <Left: LinearOperator, Right: LinearOperator>(
     lhs: Left, rhs: Right
 ) throws -> ComposedLinearOperator<Left.Scalar> where Left.Scalar == Right.Scalar {

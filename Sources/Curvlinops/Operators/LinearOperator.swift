@@ -13,6 +13,13 @@
 /// checks. Conformers are `Sendable`: `apply` may be called from several threads
 /// at once, and must not change any state a caller can observe, except a
 /// solver's report of its last apply.
+///
+/// The library checks what a conformer's `apply` returns wherever it uses the
+/// result: in sums, scalings, compositions, the solvers, and the vector, block
+/// and dense forms. A result that is not ``outputSize`` × k throws
+/// ``CurvlinopsError/Kind/shapeMismatch``, and one with NaN or infinite values
+/// throws ``CurvlinopsError/Kind/numericalBreakdown``. Both messages name the
+/// conforming type.
 public protocol LinearOperator<Scalar>: Sendable {
     /// The scalar type, `Float` or `Double`.
     associatedtype Scalar: LapackScalar
@@ -46,21 +53,30 @@ public protocol LinearOperator<Scalar>: Sendable {
 
 extension LinearOperator {
     /// The length of a flat input vector: the sum of the sizes of ``inputShapes``.
-    public var inputSize: Int { inputShapes.reduce(0) { $0 + $1.reduce(1, *) } }
+    ///
+    /// The library's operators reject shapes whose entry count overflows `Int`
+    /// when they are built; for a conforming type whose shapes overflow, reading
+    /// this property traps.
+    public var inputSize: Int { flatSize(of: inputShapes) }
 
     /// The length of a flat output vector: the sum of the sizes of ``outputShapes``.
-    public var outputSize: Int { outputShapes.reduce(0) { $0 + $1.reduce(1, *) } }
+    ///
+    /// Traps, as ``inputSize`` does, when the entry count overflows `Int`.
+    public var outputSize: Int { flatSize(of: outputShapes) }
 
     /// Whether the input and output spaces have the same size.
     public var isSquare: Bool { inputSize == outputSize }
 
     /// Materialises the operator by applying it to the identity matrix in one batch.
     ///
-    /// - Throws: Whatever ``apply(_:)-(Matrix<Scalar>)`` throws.
+    /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when `apply` returns a
+    ///   matrix that is not ``outputSize`` × ``inputSize``,
+    ///   ``CurvlinopsError/Kind/numericalBreakdown`` when it returns NaN or
+    ///   infinite values; and whatever ``apply(_:)-(Matrix<Scalar>)`` throws.
     /// - Complexity: One apply on ``inputSize`` columns, and
     ///   ``outputSize`` × ``inputSize`` memory.
     public func dense() throws -> Matrix<Scalar> {
-        try apply(Matrix.identity(inputSize))
+        try checkedApply(Matrix.identity(inputSize), owner: "\(operatorName).dense", role: "the operator")
     }
 
     /// Applies the operator to one flat vector.
@@ -68,14 +84,16 @@ extension LinearOperator {
     /// - Parameter x: A vector of ``inputSize`` entries.
     /// - Returns: The image, ``outputSize`` entries.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when `x` does not have
-    ///   ``inputSize`` entries; otherwise as ``apply(_:)-(Matrix<Scalar>)``.
+    ///   ``inputSize`` entries or `apply` returns the wrong number of entries,
+    ///   ``CurvlinopsError/Kind/numericalBreakdown`` when it returns NaN or
+    ///   infinite values; otherwise as ``apply(_:)-(Matrix<Scalar>)``.
     public func apply(_ x: [Scalar]) throws -> [Scalar] {
         guard x.count == inputSize else {
             throw CurvlinopsError.shapeMismatch(
                 "\(operatorName).apply: x has \(x.count) entries; expected inputSize = \(inputSize) (input shapes \(inputShapes)).")
         }
         let column = try Matrix(rows: x.count, columns: 1, columnMajor: x)
-        return try apply(column).elements
+        return try checkedApply(column, owner: "\(operatorName).apply", role: "the operator").elements
     }
 
     /// Applies the operator to one vector given as parameter-shaped blocks.
@@ -85,7 +103,7 @@ extension LinearOperator {
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the number of
     ///   blocks or a block's shape differs from ``inputShapes``,
     ///   ``CurvlinopsError/Kind/nonFiniteValue`` naming the block that holds a
-    ///   NaN or infinite entry; otherwise as ``apply(_:)-(Matrix<Scalar>)``.
+    ///   NaN or infinite entry; otherwise as ``apply(_:)-([Scalar])``.
     /// - Complexity: One apply on a single column, plus copies of the blocks.
     public func apply(blocks: [Tensor<Scalar>]) throws -> [Tensor<Scalar>] {
         guard blocks.count == inputShapes.count else {
@@ -111,7 +129,7 @@ extension LinearOperator {
         var result: [Tensor<Scalar>] = []
         var offset = 0
         for shape in outputShapes {
-            let size = shape.reduce(1, *)
+            let size = flatSize(of: [shape])
             result.append(try Tensor(shape: shape, elements: Array(image[offset..<(offset + size)])))
             offset += size
         }
@@ -146,14 +164,54 @@ extension LinearOperator {
     }
 }
 
-/// The number of entries of a list of block shapes.
-func flatSize(of shapes: [[Int]]) -> Int {
-    shapes.reduce(0) { $0 + $1.reduce(1, *) }
+/// Returns the number of entries of a list of block shapes, or `nil` when
+/// the count overflows `Int`.
+///
+/// Shapes with a negative size are not rejected here; ``validateShapes`` does that.
+func checkedFlatSize(of shapes: [[Int]]) -> Int? {
+    var total = 0
+    for shape in shapes {
+        guard let size = checkedSize(of: shape) else { return nil }
+        let (sum, overflow) = total.addingReportingOverflow(size)
+        guard !overflow else { return nil }
+        total = sum
+    }
+    return total
 }
 
-/// Checks a list of block shapes supplied by a caller.
+/// Returns the number of entries of a list of block shapes that is known to fit in `Int`.
+func flatSize(of shapes: [[Int]]) -> Int {
+    guard let size = checkedFlatSize(of: shapes) else {
+        preconditionFailure("The block shapes \(shapes) hold more entries than Int.max = \(Int.max).")
+    }
+    return size
+}
+
+/// Checks a list of block shapes supplied by a caller: no negative size, and
+/// an entry count, per block and in total, that fits in `Int`.
+///
+/// - Throws: ``CurvlinopsError/Kind/invalidArgument`` naming `owner`,
+///   `argument` and the offending shape.
 func validateShapes(_ shapes: [[Int]], argument: String, owner: String) throws {
     for (index, shape) in shapes.enumerated() where shape.contains(where: { $0 < 0 }) {
         throw CurvlinopsError.invalidArgument("\(owner): \(argument)[\(index)] = \(shape) has a negative size; expected sizes ≥ 0.")
     }
+    for (index, shape) in shapes.enumerated() where checkedSize(of: shape) == nil {
+        throw CurvlinopsError.invalidArgument(
+            "\(owner): \(argument)[\(index)] = \(shape) has more entries than Int.max = \(Int.max); expected a shape whose sizes multiply to at most Int.max.")
+    }
+    guard checkedFlatSize(of: shapes) != nil else {
+        throw CurvlinopsError.invalidArgument(
+            "\(owner): \(argument) = \(shapes) hold more entries in total than Int.max = \(Int.max); expected at most Int.max entries.")
+    }
+}
+
+/// Checks the input and output shapes of an operator given to `owner`, so
+/// that its sizes can be computed without overflow.
+///
+/// - Throws: As ``validateShapes(_:argument:owner:)``, naming
+///   `argument.inputShapes` or `argument.outputShapes`.
+func validateOperatorShapes<Scalar>(_ linearOperator: any LinearOperator<Scalar>, argument: String, owner: String) throws {
+    try validateShapes(linearOperator.inputShapes, argument: "\(argument).inputShapes", owner: owner)
+    try validateShapes(linearOperator.outputShapes, argument: "\(argument).outputShapes", owner: owner)
 }

@@ -19,23 +19,34 @@ public struct ScaledLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Parameters:
     ///   - scale: The factor c, finite.
     ///   - base: The operator A.
-    /// - Throws: ``CurvlinopsError/Kind/nonFiniteValue`` when c is NaN or infinite.
+    /// - Throws: ``CurvlinopsError/Kind/nonFiniteValue`` when c is NaN or
+    ///   infinite, ``CurvlinopsError/Kind/invalidArgument`` when A's shapes
+    ///   have a negative size or more than `Int.max` entries.
     public init(scale: Scalar, base: any LinearOperator<Scalar>) throws {
         guard scale.isFinite else {
             throw CurvlinopsError.nonFinite("ScaledLinearOperator: scale = \(scale); expected a finite number.")
         }
+        try validateOperatorShapes(base, argument: "base", owner: "ScaledLinearOperator")
         self.scale = scale
         self.base = base
     }
 
     /// Computes c·A·x.
     ///
-    /// - Throws: As ``LinearOperator/validateInput(_:)``, and whatever A's apply throws.
-    /// - Complexity: One apply of A, plus one scal.
+    /// - Throws: As ``LinearOperator/validateInput(_:)``;
+    ///   ``CurvlinopsError/Kind/shapeMismatch`` when A's apply returns a
+    ///   matrix of the wrong shape, ``CurvlinopsError/Kind/numericalBreakdown``
+    ///   when A returns NaN or infinite values or c·A·x overflows; and
+    ///   whatever A's apply throws.
+    /// - Complexity: One apply of A, plus one scal and two finiteness scans.
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
-        var result = try base.apply(x)
+        let owner = "ScaledLinearOperator.apply"
+        var result = try base.checkedApply(x, owner: owner, role: "the base operator")
         result.scale(by: scale)
+        try result.checkNoOverflow(
+            owner: owner, what: "scale · A·x with scale = \(scale)",
+            remedy: "Use a smaller scale or rescale A.")
         return result
     }
 

@@ -83,7 +83,8 @@ func makeRandomMatrix(rows: Int, columns: Int, seed: UInt64) -> Matrix<Double> {
 /// column stops after `maxIterations` steps, or when its residual meets
 /// ‖r‖ ≤ tolerance·‖b‖: either the recursive residual is exactly 0, or both
 /// the recursive and the true residual b − Ax pass. When only the recursive
-/// one passes, r is replaced by the true residual. With tolerance 0 this is
+/// one passes, r is replaced by the true residual and CG restarts from x
+/// (the next direction is M⁻¹r). With tolerance 0 this is
 /// plain textbook CG. `inverseDiagonal` is the Jacobi preconditioner's reciprocal diagonal,
 /// or `nil` for none.
 func textbookCG(
@@ -123,6 +124,7 @@ func textbookCG(
             var z = precondition(r)
             var p = z
             var rz = dot(r, z)
+            var restart = false
             while steps < maxIterations {
                 let ap = product(p)
                 let alpha = rz / dot(p, ap)
@@ -137,11 +139,13 @@ func textbookCG(
                     let trueResidual = zip(rhs, product(x)).map { $0 - $1 }
                     if euclideanNorm(trueResidual) <= threshold { break }
                     r = trueResidual
+                    restart = true
                 }
                 if steps == maxIterations { break }
                 z = precondition(r)
                 let rzNext = dot(r, z)
-                let beta = rzNext / rz
+                let beta = restart ? 0 : rzNext / rz
+                restart = false
                 rz = rzNext
                 p = (0..<n).map { z[$0] + beta * p[$0] }
             }
