@@ -168,6 +168,8 @@ public struct EKFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   computing the data throws.
     /// - Complexity: Four gemms per block: 4·k·d_out·c·(d_out + c) flops for
     ///   a block of d_out × c matrices and k columns.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let data = try dataStore.value()

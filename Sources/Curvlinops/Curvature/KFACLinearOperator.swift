@@ -186,6 +186,8 @@ public struct KFACLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   computing the factors throws.
     /// - Complexity: Two gemms per block: 2·k·d_out·c·(d_out + c) flops for a
     ///   block of d_out × c matrices and k columns.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let factors = try factorStore.value()

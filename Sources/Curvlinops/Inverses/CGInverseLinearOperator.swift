@@ -193,6 +193,8 @@ public struct CGInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// threads share the operator.
     ///
     /// - Throws: As ``apply(_:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func solve(_ x: Matrix<Scalar>) throws -> SolverResult<Scalar> {
         try validateInput(x)
         try validateInitialGuess(initialGuess, rows: base.inputSize, columns: x.columns, owner: "CGInverseLinearOperator")

@@ -233,6 +233,8 @@ public struct KFACInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   2·k·d_out·c·(d_out + c) flops (Cholesky modes) or twice that
     ///   (eigenbasis modes), plus ``factorize()`` on the first apply or, with
     ///   `cache` off, on every apply.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let prepared = try preparedInverse()

@@ -135,6 +135,8 @@ public struct LSMRInverseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// is also stored in ``lastReport``.
     ///
     /// - Throws: As ``apply(_:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func solve(_ x: Matrix<Scalar>) throws -> SolverResult<Scalar> {
         try validateInput(x)
         try validateInitialGuess(initialGuess, rows: base.inputSize, columns: x.columns, owner: "LSMRInverseLinearOperator")

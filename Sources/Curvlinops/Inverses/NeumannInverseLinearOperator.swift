@@ -224,6 +224,8 @@ public struct NeumannInverseLinearOperator<Scalar: LapackScalar>: LinearOperator
     /// report, which is also stored in ``lastReport``.
     ///
     /// - Throws: As ``apply(_:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func solve(_ x: Matrix<Scalar>) throws -> SolverResult<Scalar> {
         try validateInput(x)
         let owner = "NeumannInverseLinearOperator"

@@ -51,6 +51,8 @@ public struct ComposedLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   factor's apply throws.
     /// - Complexity: One apply of each factor on all columns, plus one
     ///   finiteness scan of each factor's result.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         var result = x

@@ -53,6 +53,8 @@ public struct DenseLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   ``CurvlinopsError/Kind/numericalBreakdown`` when the product overflows.
     /// - Complexity: 2 · outputSize · inputSize flops per column, plus one
     ///   finiteness scan of the product.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let product = try matrix * x

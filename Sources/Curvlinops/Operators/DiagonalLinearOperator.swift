@@ -44,6 +44,8 @@ public struct DiagonalLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// - Throws: As ``LinearOperator/validateInput(_:)``, and
     ///   ``CurvlinopsError/Kind/numericalBreakdown`` when a product overflows.
     /// - Complexity: One multiplication and one finiteness test per entry of `x`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         var result = x

@@ -28,6 +28,8 @@ public struct IdentityLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// Returns a copy of `x` after validating it.
     ///
     /// - Throws: As ``LinearOperator/validateInput(_:)``.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         return x

@@ -39,6 +39,8 @@ public struct ScaledLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   when A returns NaN or infinite values or c·A·x overflows; and
     ///   whatever A's apply throws.
     /// - Complexity: One apply of A, plus one scal and two finiteness scans.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let owner = "ScaledLinearOperator.apply"

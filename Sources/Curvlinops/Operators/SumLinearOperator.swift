@@ -76,6 +76,8 @@ public struct SumLinearOperator<Scalar: LapackScalar>: LinearOperator {
     ///   overflows; and whatever a term's apply throws.
     /// - Complexity: One apply of each term on all columns, plus one axpy and
     ///   one finiteness scan per term.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar> {
         try validateInput(x)
         let owner = "SumLinearOperator.apply"
