@@ -72,7 +72,7 @@ public enum BenchCommand: Equatable, Sendable {
         options.filter = values["--filter"]
         if let runs = values["--runs"] {
             guard let count = Int(runs), count >= 1 else {
-                throw BenchArgumentError("--runs: got \"\(runs)\"; expected an integer ≥ 1.")
+                throw BenchArgumentError("--runs: got \"\(runs)\"; expected an integer from 1 to \(Int.max).")
             }
             options.runs = count
         }
@@ -167,6 +167,10 @@ extension BenchCommand {
             outputs = []
         }
         for (option, path) in outputs {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw BenchArgumentError("\(option): \(path) is a directory; expected a file path.")
+            }
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {

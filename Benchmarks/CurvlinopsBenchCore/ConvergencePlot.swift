@@ -102,7 +102,9 @@ public struct ConvergencePlot {
     /// - Throws: ``BenchError`` naming the path when the file cannot be written.
     public func write(to path: String) throws {
         do {
-            try svg.write(toFile: path, atomically: true, encoding: .utf8)
+            // Not atomic: an atomic write replaces a symlink or device file at
+            // the path by a regular file.
+            try svg.write(toFile: path, atomically: false, encoding: .utf8)
         } catch {
             throw BenchError("--plot \(path): could not write the file: \(error.localizedDescription)")
         }

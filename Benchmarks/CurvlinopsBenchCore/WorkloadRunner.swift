@@ -67,9 +67,10 @@ public enum WorkloadRunner {
 
         output(formatTable(header: header, rows: rows, rightAligned: [2, 3, 4, 5, 6, 7]))
         output("")
-        output("GFLOP/s at the median time; \"of gemm\" divides it by the best gemm rate above. Flops counted as:")
-        for name in WorkloadCatalog.names {
-            if let model = flopModels[name] {
+        let modelled = WorkloadCatalog.names.compactMap { name in flopModels[name].map { (name, $0) } }
+        if !modelled.isEmpty {
+            output("GFLOP/s at the median time; \"of gemm\" divides it by the best gemm rate above. Flops counted as:")
+            for (name, model) in modelled {
                 output("  \(name): \(model)")
             }
         }
@@ -111,7 +112,9 @@ public enum WorkloadRunner {
     private static func writeJSONLines(_ measurements: [WorkloadMeasurement], to path: String) throws {
         let text = measurements.map(\.jsonLine).joined(separator: "\n") + (measurements.isEmpty ? "" : "\n")
         do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            // Not atomic: an atomic write replaces a symlink or device file at
+            // the path (such as /dev/stdout) by a regular file.
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
         } catch {
             throw BenchError("--json \(path): could not write the file: \(error.localizedDescription)")
         }

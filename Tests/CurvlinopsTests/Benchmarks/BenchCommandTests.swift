@@ -95,4 +95,31 @@ final class BenchOutputPathTests: XCTestCase {
         XCTAssertNoThrow(try BenchCommand.mainJob(plotPath: nil).validateOutputPaths())
         XCTAssertNoThrow(try BenchCommand.help.validateOutputPaths())
     }
+
+    func testDirectoryAsOutputPathIsRejected() {
+        let folder = FileManager.default.temporaryDirectory.path
+        XCTAssertThrowsError(try BenchCommand.mainJob(plotPath: folder).validateOutputPaths()) { error in
+            let message = (error as? BenchArgumentError)?.message ?? "\(error)"
+            XCTAssertTrue(message.hasPrefix("--plot: \(folder) is a directory"), message)
+        }
+        XCTAssertThrowsError(try BenchCommand.workloads(WorkloadOptions(jsonPath: folder)).validateOutputPaths()) { error in
+            XCTAssertTrue("\(error)".contains("is a directory; expected a file path"), "\(error)")
+        }
+    }
+
+    func testPlotIsWrittenThroughSymlink() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("curvlinops-symlink-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let target = folder.appendingPathComponent("target.svg").path
+        let link = folder.appendingPathComponent("link.svg").path
+        try "old".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+
+        let plot = ConvergencePlot(histories: [], title: "empty")
+        try plot.write(to: link)
+
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target)
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), plot.svg)
+    }
 }
