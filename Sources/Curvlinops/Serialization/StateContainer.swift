@@ -159,7 +159,7 @@ struct StateReader {
             throw Self.error(owner, "the state has format version 0, which is not a valid version: format versions start at 1. The file is corrupt.")
         }
         guard version <= StateContainer.formatVersion else {
-            throw Self.error(owner, "the state has format version \(version); this library reads versions 1 to \(StateContainer.formatVersion). Load it with a library release that supports version \(version).")
+            throw Self.error(owner, "the state has format version \(version); this library reads versions 1 to \(StateContainer.formatVersion). Either a newer release of Curvlinops wrote it, so load it with that release, or the file is corrupt.")
         }
         let headerLength = readLittleEndian(UInt64.self, bytes, at: 12)
         let available = UInt64(bytes.count - StateContainer.prefixLength)

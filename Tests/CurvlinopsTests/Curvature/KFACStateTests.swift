@@ -122,7 +122,7 @@ final class KFACStateTests: XCTestCase {
         var version = data
         version[8] = 2
         assertThrowsCurvlinopsError(try KFACLinearOperator<Double>(stateData: version), kind: .invalidState,
-                                    containing: ["format version 2", "versions 1 to 1"])
+                                    containing: ["format version 2", "versions 1 to 1", "newer release", "corrupt"])
 
         var header = data
         header[21] = UInt8(ascii: "!")
