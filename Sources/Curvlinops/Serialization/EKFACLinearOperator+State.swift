@@ -44,10 +44,7 @@ extension EKFACLinearOperator {
     ///   EKFAC state, is truncated or corrupt, or contains inconsistent layers or values.
     public init(stateData: Data) throws {
         let owner = "EKFACLinearOperator(stateData:)"
-        let reader = try StateReader(stateData, owner: owner)
-        try reader.expectKind(Self.stateKind)
-        let configuration = try reader.configuration(KFACStateConfiguration.self)
-        try configuration.validate(owner: owner)
+        let (reader, configuration) = try openKroneckerState(stateData, kind: Self.stateKind, owner: owner)
         let layout = try stateLayout(reader, separateWeightAndBias: configuration.separateWeightAndBias, owner: owner)
         let data: EKFACData<Scalar> = try Self.stateEKFACData(reader, layout: layout, owner: owner)
         self.init(
@@ -76,10 +73,7 @@ extension EKFACLinearOperator {
     ///   differ from this operator's.
     public func loadingState(_ stateData: Data) throws -> EKFACLinearOperator {
         let owner = "EKFACLinearOperator.loadingState(_:)"
-        let reader = try StateReader(stateData, owner: owner)
-        try reader.expectKind(Self.stateKind)
-        let configuration = try reader.configuration(KFACStateConfiguration.self)
-        try configuration.validate(owner: owner)
+        let (reader, configuration) = try openKroneckerState(stateData, kind: Self.stateKind, owner: owner)
         try reader.expectLayout(layout, separateWeightAndBias: configuration.separateWeightAndBias)
         try configuration.expect(stateConfiguration, owner: owner)
         let data: EKFACData<Scalar> = try Self.stateEKFACData(reader, layout: layout, owner: owner)

@@ -41,10 +41,7 @@ extension KFACLinearOperator {
     ///   KFAC state, is truncated or corrupt, or contains inconsistent layers or factors.
     public init(stateData: Data) throws {
         let owner = "KFACLinearOperator(stateData:)"
-        let reader = try StateReader(stateData, owner: owner)
-        try reader.expectKind(Self.stateKind)
-        let configuration = try reader.configuration(KFACStateConfiguration.self)
-        try configuration.validate(owner: owner)
+        let (reader, configuration) = try openKroneckerState(stateData, kind: Self.stateKind, owner: owner)
         let layout = try stateLayout(reader, separateWeightAndBias: configuration.separateWeightAndBias, owner: owner)
         let factors: KFACFactors<Scalar> = try stateFactors(reader, layout: layout, owner: owner)
         try expectTensorCount(reader, factors.inputCovariances.count + factors.gradientCovariances.count, owner: owner)
@@ -75,10 +72,7 @@ extension KFACLinearOperator {
     ///   differ from this operator's.
     public func loadingState(_ stateData: Data) throws -> KFACLinearOperator {
         let owner = "KFACLinearOperator.loadingState(_:)"
-        let reader = try StateReader(stateData, owner: owner)
-        try reader.expectKind(Self.stateKind)
-        let configuration = try reader.configuration(KFACStateConfiguration.self)
-        try configuration.validate(owner: owner)
+        let (reader, configuration) = try openKroneckerState(stateData, kind: Self.stateKind, owner: owner)
         try reader.expectLayout(layout, separateWeightAndBias: configuration.separateWeightAndBias)
         try configuration.expect(stateConfiguration, owner: owner)
         let factors: KFACFactors<Scalar> = try stateFactors(reader, layout: layout, owner: owner)

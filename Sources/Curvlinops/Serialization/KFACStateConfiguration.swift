@@ -1,3 +1,5 @@
+import Foundation
+
 /// The configuration of a KFAC or EKFAC operator as the state header stores it.
 struct KFACStateConfiguration: Codable, Equatable {
     /// `type-2`, `mc`, `empirical` or `forward-only`, curvlinops' spelling.
@@ -157,6 +159,18 @@ func stateEigendecompositions<Scalar: LapackScalar>(
         result[layer.name] = KFACLayerEigendecomposition(input: input, gradient: gradient)
     }
     return result
+}
+
+/// Opens a saved KFAC or EKFAC state: checks the container, its kind and its
+/// configuration, and returns the reader with the validated configuration.
+func openKroneckerState(
+    _ stateData: Data, kind: String, owner: String
+) throws -> (reader: StateReader, configuration: KFACStateConfiguration) {
+    let reader = try StateReader(stateData, owner: owner)
+    try reader.expectKind(kind)
+    let configuration = try reader.configuration(KFACStateConfiguration.self)
+    try configuration.validate(owner: owner)
+    return (reader, configuration)
 }
 
 /// Rejects tensors that the reader of a kind does not consume, which would
