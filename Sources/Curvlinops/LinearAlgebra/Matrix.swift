@@ -1,7 +1,7 @@
 /// A dense matrix of real numbers stored column by column.
 ///
 /// Column-major order is what BLAS, LAPACK and the flat form of
-/// ``LinearOperator`` use: a matrix with k columns holds k vectors, each
+/// ``LinearOperator`` use: a matrix with k columns contains k vectors, each
 /// contiguous in memory. Element (i, j) is at index `i + j * rows` of
 /// ``elements``.
 ///
@@ -94,7 +94,7 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
         self.elements = columnVectors.flatMap { $0 }
     }
 
-    /// The n × n identity matrix.
+    /// Returns the n × n identity matrix.
     ///
     /// - Parameter n: The dimension, at least 0.
     public static func identity(_ n: Int) -> Matrix {
@@ -105,7 +105,7 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
         return result
     }
 
-    /// A square matrix with the given diagonal and zeros elsewhere.
+    /// Returns a square matrix with the given diagonal and zeros elsewhere.
     ///
     /// - Parameter diagonal: The diagonal entries, top left first.
     public static func diagonal(_ diagonal: [Scalar]) -> Matrix {
@@ -172,7 +172,7 @@ public struct Matrix<Scalar: LapackScalar>: Sendable, Equatable {
         elements.replaceSubrange((j * rows)..<((j + 1) * rows), with: values)
     }
 
-    /// The matrix made of the listed columns, in the order listed.
+    /// Returns the matrix made of the listed columns, in the order listed.
     ///
     /// - Complexity: O(rows × indices.count).
     public func columns(_ indices: [Int]) -> Matrix {

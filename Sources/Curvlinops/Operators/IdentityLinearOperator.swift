@@ -8,7 +8,7 @@ public struct IdentityLinearOperator<Scalar: LapackScalar>: LinearOperator {
     /// The same shapes as ``inputShapes``.
     public var outputShapes: [[Int]] { inputShapes }
 
-    /// The identity on the given blocks.
+    /// Creates the identity on the given blocks.
     ///
     /// - Parameter shapes: The block shapes of the space.
     /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when a size is
@@ -18,7 +18,7 @@ public struct IdentityLinearOperator<Scalar: LapackScalar>: LinearOperator {
         self.inputShapes = shapes
     }
 
-    /// The identity on plain vectors of length `size`.
+    /// Creates the identity on plain vectors of length `size`.
     ///
     /// - Throws: ``CurvlinopsError/Kind/invalidArgument`` when `size` is negative.
     public init(size: Int) throws {

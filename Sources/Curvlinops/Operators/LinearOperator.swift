@@ -35,14 +35,14 @@ public protocol LinearOperator<Scalar>: Sendable {
     /// - Parameter x: An ``inputSize`` × k matrix whose columns are flat input vectors.
     /// - Returns: The ``outputSize`` × k matrix of the images of the columns.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when `x` has the wrong
-    ///   number of rows, ``CurvlinopsError/Kind/nonFiniteValue`` when it holds
+    ///   number of rows, ``CurvlinopsError/Kind/nonFiniteValue`` when it contains
     ///   NaN or infinite entries, and whatever the operator's own work throws.
     func apply(_ x: Matrix<Scalar>) throws -> Matrix<Scalar>
 
-    /// The adjoint (transpose) operator, which maps output blocks to input blocks.
+    /// Returns the adjoint (transpose) operator, which maps output blocks to input blocks.
     func adjoint() -> any LinearOperator<Scalar>
 
-    /// The operator's matrix, ``outputSize`` × ``inputSize``.
+    /// Returns the operator's matrix, ``outputSize`` × ``inputSize``.
     ///
     /// The default applies the operator to the identity matrix in one batch.
     ///
@@ -102,7 +102,7 @@ extension LinearOperator {
     /// - Returns: One tensor per entry of ``outputShapes``.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when the number of
     ///   blocks or a block's shape differs from ``inputShapes``,
-    ///   ``CurvlinopsError/Kind/nonFiniteValue`` naming the block that holds a
+    ///   ``CurvlinopsError/Kind/nonFiniteValue`` naming the block that contains a
     ///   NaN or infinite entry; otherwise as ``apply(_:)-([Scalar])``.
     /// - Complexity: One apply on a single column, plus copies of the blocks.
     public func apply(blocks: [Tensor<Scalar>]) throws -> [Tensor<Scalar>] {
@@ -149,7 +149,7 @@ extension LinearOperator {
     /// - Parameter x: The flat input passed to `apply`.
     /// - Throws: ``CurvlinopsError/Kind/shapeMismatch`` when `x` does not have
     ///   ``inputSize`` rows, ``CurvlinopsError/Kind/nonFiniteValue`` naming the
-    ///   first column that holds a NaN or infinite entry.
+    ///   first column that contains a NaN or infinite entry.
     /// - Complexity: O(rows × columns) for the finiteness scan.
     public func validateInput(_ x: Matrix<Scalar>) throws {
         guard x.rows == inputSize else {

@@ -15,7 +15,8 @@ final class NeumannScaleCheckTests: XCTestCase {
     }
 
     func testScaleAboveFloatRangeThrows() throws {
-        let a = try DiagonalLinearOperator<Float>([1e-39])
+        // A subnormal Float, about 1e-39.
+        let a = try DiagonalLinearOperator<Float>([Float.leastNormalMagnitude / 8])
 
         assertThrows(.numericalBreakdown, containing: ["estimated largest eigenvalue", "scale = 1 / (1.1 · λ̂) = inf", "Rescale A"]) {
             try NeumannInverseLinearOperator(a, estimatingScale: NeumannScaleEstimation())
@@ -23,7 +24,8 @@ final class NeumannScaleCheckTests: XCTestCase {
     }
 
     func testScaleAboveDoubleRangeThrows() throws {
-        let a = try DiagonalLinearOperator<Double>([1e-310])
+        // A subnormal Double, about 3e-309.
+        let a = try DiagonalLinearOperator<Double>([Double.leastNormalMagnitude / 8])
 
         assertThrows(.numericalBreakdown, containing: ["scale = 1 / (1.1 · λ̂) = inf", "not a normal Double number"]) {
             try NeumannInverseLinearOperator(a, estimatingScale: NeumannScaleEstimation())
